@@ -1,0 +1,1 @@
+//! drbg (to be written)

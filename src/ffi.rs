@@ -1,0 +1,2 @@
+//! C ABI (to be written)
+#![allow(unsafe_code)]

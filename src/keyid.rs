@@ -1,0 +1,1 @@
+//! keyid (to be written)

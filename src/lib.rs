@@ -1,0 +1,33 @@
+//! keyprov provisions enterprise IP phones with keys and authenticates their registration.
+//!
+//! Three parties take part: the **device** (an IP phone), the **key generating agent** that
+//! holds the enterprise master key, and the **registrar** that authenticates devices. This crate
+//! is sans-IO: it holds pure state machines for each role plus the key schedule and the key
+//! identifier encoding. The host feeds bytes, time and randomness in and takes bytes and events
+//! out; nothing here opens a socket, reads a clock or touches a file.
+//!
+//! See `docs/protocol.md` for the protocol specification.
+
+#![cfg_attr(not(feature = "std"), no_std)]
+#![deny(unsafe_code)]
+#![deny(missing_docs, unreachable_pub)]
+
+extern crate alloc;
+
+mod error;
+pub mod secret;
+
+pub mod agent;
+pub mod device;
+pub mod digest;
+pub mod drbg;
+pub mod keyid;
+pub mod keys;
+pub mod registrar;
+pub mod wire;
+
+#[cfg(feature = "capi")]
+pub mod ffi;
+
+pub use error::{Error, ErrorKind};
+
