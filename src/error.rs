@@ -270,7 +270,11 @@ impl fmt::Display for Error {
             Self::TooLong { field, max, actual } => {
                 write!(f, "{field} too long: {actual} > maximum {max}")
             }
-            Self::WrongLength { field, expected, actual } => {
+            Self::WrongLength {
+                field,
+                expected,
+                actual,
+            } => {
                 write!(f, "{field} has length {actual}, expected {expected}")
             }
             Self::OutOfRange { field, min, max } => {
@@ -347,8 +351,15 @@ mod tests {
 
     #[test]
     fn messages_name_field_and_limit() {
-        let e = Error::TooLong { field: "agent identifier", max: 64, actual: 65 };
+        let e = Error::TooLong {
+            field: "agent identifier",
+            max: 64,
+            actual: 65,
+        };
         assert_eq!(e.to_string(), "agent identifier too long: 65 > maximum 64");
-        assert_eq!(Error::CounterExhausted.to_string(), "key id counter exhausted at 4294967295");
+        assert_eq!(
+            Error::CounterExhausted.to_string(),
+            "key id counter exhausted at 4294967295"
+        );
     }
 }

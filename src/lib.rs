@@ -30,4 +30,4 @@ pub mod wire;
 pub mod ffi;
 
 pub use error::{Error, ErrorKind};
-
+pub use keyid::{AgentId, DeviceId, KeyId};

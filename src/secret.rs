@@ -101,7 +101,14 @@ mod tests {
     #[test]
     fn wrong_length_is_refused_with_field_name() {
         let err = MasterKey::from_bytes(&[0u8; 31]).unwrap_err();
-        assert_eq!(err, Error::WrongLength { field: "master key", expected: 32, actual: 31 });
+        assert_eq!(
+            err,
+            Error::WrongLength {
+                field: "master key",
+                expected: 32,
+                actual: 31
+            }
+        );
         assert!(ServiceKey::from_bytes(&[0u8; 33]).is_err());
     }
 
