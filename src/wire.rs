@@ -1,1 +1,0 @@
-//! wire (to be written)
