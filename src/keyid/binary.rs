@@ -1,29 +1,193 @@
 //! The binary encoding of key identifiers, version 1.
+//!
+//! ```text
+//! version u8 | form u8 | epoch u16 | agent_len u8 | agent
+//! form 1: device_type u8 | device_len u8 | device value | counter u32
+//! form 2: source u8 | value_len u8 | value
+//! ```
 
 use super::{AgentId, Body, DeviceId, DeviceIdType, KeyId, UnstructuredValue, ValueSource};
+use super::{MAX_LEN, MAX_UNSTRUCTURED_LEN, VERSION};
 use crate::Error;
+
+/// The form byte of a structured key identifier.
+const FORM_STRUCTURED: u8 = 1;
+/// The form byte of an unstructured key identifier.
+const FORM_UNSTRUCTURED: u8 = 2;
+
+/// Bytes before the agent identifier: version, form, epoch, agent length.
+const HEADER_LEN: usize = 5;
 
 impl KeyId {
     /// Decodes a binary key identifier. Only the canonical encoding of a valid key identifier
     /// is accepted; trailing bytes, unknown versions or types, out-of-bound lengths and
-    /// non-canonical values are refused with an error naming the field.
+    /// non-canonical values are refused with an error naming the field. Fields are checked in
+    /// order and the first failure is reported.
     pub fn from_bytes(bytes: &[u8]) -> Result<Self, Error> {
-        unimplemented!("binary decoding of {} bytes", bytes.len())
+        let mut reader = Reader { rest: bytes };
+        let key_id = reader.key_id()?;
+        match reader.rest.len() {
+            0 => Ok(key_id),
+            count => Err(Error::TrailingBytes {
+                what: "key id",
+                count,
+            }),
+        }
     }
 
-    /// Bytes in the binary encoding, at most [`super::MAX_LEN`].
+    /// Bytes in the binary encoding, at most [`MAX_LEN`].
     pub fn encoded_len(&self) -> usize {
-        unimplemented!("encoded length of {self:?}")
+        let body = match &self.body {
+            Body::Structured { device, .. } => 2 + device.value_bytes().len() + 4,
+            Body::Unstructured(value) => 2 + value.as_bytes().len(),
+        };
+        HEADER_LEN + self.agent.as_bytes().len() + body
     }
 
     /// Writes the binary encoding to the front of `out` without allocating and returns the
     /// number of bytes written; [`Error::BufferTooSmall`] (and nothing written) when `out` is
     /// shorter than [`KeyId::encoded_len`].
     pub fn write_to(&self, out: &mut [u8]) -> Result<usize, Error> {
-        unimplemented!("binary encoding of {self:?} into {} bytes", out.len())
+        let needed = self.encoded_len();
+        let out = out
+            .get_mut(..needed)
+            .ok_or(Error::BufferTooSmall { needed })?;
+        let mut writer = Writer { out, at: 0 };
+        writer.byte(VERSION);
+        writer.byte(self.form_byte());
+        writer.bytes(&self.epoch.to_be_bytes());
+        writer.prefixed(self.agent.as_bytes());
+        match &self.body {
+            Body::Structured { device, counter } => {
+                writer.byte(device.kind().code());
+                writer.prefixed(device.value_bytes());
+                writer.bytes(&counter.to_be_bytes());
+            }
+            Body::Unstructured(value) => {
+                writer.byte(value.source().code());
+                writer.prefixed(value.as_bytes());
+            }
+        }
+        Ok(writer.at)
+    }
+
+    fn form_byte(&self) -> u8 {
+        match self.body {
+            Body::Structured { .. } => FORM_STRUCTURED,
+            Body::Unstructured(_) => FORM_UNSTRUCTURED,
+        }
     }
 }
 
-#[allow(dead_code, reason = "used once decoding lands")]
-fn unused(_: AgentId, _: Body, _: DeviceId, _: DeviceIdType, _: UnstructuredValue, _: ValueSource) {
+/// Writes into a slice already checked to hold exactly the encoding.
+struct Writer<'a> {
+    out: &'a mut [u8],
+    at: usize,
 }
+
+impl Writer<'_> {
+    fn bytes(&mut self, bytes: &[u8]) {
+        if let Some(slot) = self.out.get_mut(self.at..self.at + bytes.len()) {
+            slot.copy_from_slice(bytes);
+        }
+        self.at += bytes.len();
+    }
+
+    fn byte(&mut self, byte: u8) {
+        self.bytes(&[byte]);
+    }
+
+    /// A length byte then the bytes; every prefixed field is at most 32 bytes.
+    fn prefixed(&mut self, bytes: &[u8]) {
+        self.byte(u8::try_from(bytes.len()).unwrap_or(u8::MAX));
+        self.bytes(bytes);
+    }
+}
+
+/// Reads fields from the front of the input.
+struct Reader<'a> {
+    rest: &'a [u8],
+}
+
+impl<'a> Reader<'a> {
+    fn key_id(&mut self) -> Result<KeyId, Error> {
+        let version = self.byte("key id version")?;
+        if version != VERSION {
+            return Err(Error::UnsupportedVersion {
+                what: "key id",
+                version,
+            });
+        }
+        let form = self.byte("key id form")?;
+        let epoch = u16::from_be_bytes(self.array("key id epoch")?);
+        let agent = AgentId::from_bytes(self.prefixed("agent identifier", AgentId::MAX_LEN)?)?;
+        let body = match form {
+            FORM_STRUCTURED => self.structured()?,
+            FORM_UNSTRUCTURED => self.unstructured()?,
+            value => {
+                return Err(Error::UnknownType {
+                    what: "key id form",
+                    value,
+                });
+            }
+        };
+        Ok(KeyId { epoch, agent, body })
+    }
+
+    fn structured(&mut self) -> Result<Body, Error> {
+        let code = self.byte("device identifier type")?;
+        let kind = DeviceIdType::from_code(code).ok_or(Error::UnknownType {
+            what: "device identifier",
+            value: code,
+        })?;
+        let value = self.prefixed(kind.field(), kind.value_len_bounds().1)?;
+        let device = DeviceId::from_canonical(kind, value)?;
+        let counter = u32::from_be_bytes(self.array("key id counter")?);
+        Ok(Body::Structured { device, counter })
+    }
+
+    fn unstructured(&mut self) -> Result<Body, Error> {
+        let code = self.byte("unstructured value source")?;
+        let source = ValueSource::from_code(code).ok_or(Error::UnknownType {
+            what: "unstructured value source",
+            value: code,
+        })?;
+        let value = self.prefixed("unstructured value", MAX_UNSTRUCTURED_LEN)?;
+        Ok(Body::Unstructured(UnstructuredValue::new(source, value)?))
+    }
+
+    fn take(&mut self, len: usize, what: &'static str) -> Result<&'a [u8], Error> {
+        if self.rest.len() < len {
+            return Err(Error::Truncated { what });
+        }
+        let (taken, rest) = self.rest.split_at(len);
+        self.rest = rest;
+        Ok(taken)
+    }
+
+    fn byte(&mut self, what: &'static str) -> Result<u8, Error> {
+        Ok(self.take(1, what)?[0])
+    }
+
+    fn array<const N: usize>(&mut self, what: &'static str) -> Result<[u8; N], Error> {
+        let mut array = [0u8; N];
+        array.copy_from_slice(self.take(N, what)?);
+        Ok(array)
+    }
+
+    /// A length byte, checked against `max` before anything is read, then that many bytes.
+    fn prefixed(&mut self, field: &'static str, max: usize) -> Result<&'a [u8], Error> {
+        let len = usize::from(self.byte(field)?);
+        if len > max {
+            return Err(Error::TooLong {
+                field,
+                max,
+                actual: len,
+            });
+        }
+        self.take(len, field)
+    }
+}
+
+const _: () =
+    assert!(HEADER_LEN + AgentId::MAX_LEN + 2 + super::MAX_DEVICE_VALUE_LEN + 4 == MAX_LEN);

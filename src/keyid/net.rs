@@ -289,3 +289,171 @@ pub(crate) fn write_mac(f: &mut fmt::Formatter<'_>, bytes: &[u8]) -> fmt::Result
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use alloc::string::{String, ToString};
+    use core::net::Ipv6Addr;
+
+    use super::*;
+
+    struct Shown<'a>(fn(&mut fmt::Formatter<'_>, &[u8]) -> fmt::Result, &'a [u8]);
+
+    impl fmt::Display for Shown<'_> {
+        fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            (self.0)(f, self.1)
+        }
+    }
+
+    fn ipv6_text(octets: [u8; 16]) -> String {
+        Shown(write_ipv6, &octets).to_string()
+    }
+
+    #[test]
+    fn ipv4_refuses_ambiguous_and_out_of_range() {
+        assert_eq!(parse_ipv4(b"192.0.2.1"), Ok([192, 0, 2, 1]));
+        assert_eq!(parse_ipv4(b"0.0.0.0"), Ok([0; 4]));
+        let leading = Error::InvalidValue {
+            field: IPV4,
+            reason: "leading zero is ambiguous",
+        };
+        assert_eq!(parse_ipv4(b"010.0.0.1"), Err(leading));
+        assert_eq!(parse_ipv4(b"10.0.0.00"), Err(leading));
+        let range = Error::OutOfRange {
+            field: "ipv4 address part",
+            min: 0,
+            max: 255,
+        };
+        assert_eq!(parse_ipv4(b"256.0.0.1"), Err(range));
+        for bad in [
+            "1.2.3",
+            "1.2.3.4.5",
+            "1.2.3.",
+            ".1.2.3",
+            "1..2.3",
+            "1.2.3.4 ",
+            "+1.2.3.4",
+        ] {
+            assert!(parse_ipv4(bad.as_bytes()).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn ipv6_spellings_of_one_address_agree() {
+        let expected = [0x20, 0x01, 0x0d, 0xb8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1];
+        for spelling in [
+            "2001:db8::1",
+            "2001:DB8::1",
+            "2001:0db8:0000:0000:0000:0000:0000:0001",
+            "2001:db8:0:0:0:0:0:1",
+            "2001:db8::0:1",
+            "2001:db8:0::0:0:1",
+            "2001:db8::0.0.0.1",
+        ] {
+            assert_eq!(parse_ipv6(spelling.as_bytes()), Ok(expected), "{spelling}");
+        }
+    }
+
+    #[test]
+    fn ipv6_refuses_zone_and_malformed() {
+        assert_eq!(parse_ipv6(b"fe80::1%eth0"), Err(Error::Ipv6ZoneIdentifier));
+        assert_eq!(
+            parse_ipv6(b"fe80::1%25eth0"),
+            Err(Error::Ipv6ZoneIdentifier)
+        );
+        for bad in [
+            "",
+            ":",
+            ":::",
+            "1::2::3",
+            "[::1]",
+            "::1/128",
+            "1:2:3:4:5:6:7:8:9",
+            "1:2:3:4:5:6:7",
+            "1:2:3:4:5:6:7::8",
+            "::1:2:3:4:5:6:7:8",
+            "12345::",
+            ":1::",
+            "1::2:",
+            "1.2.3.4::",
+            "::1.2.3.4:5",
+            "::01.2.3.4",
+            "g::",
+            "1:2:3:4:5:6:7:1.2.3.4",
+        ] {
+            assert!(parse_ipv6(bad.as_bytes()).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn ipv6_is_written_per_rfc_5952() {
+        let cases = [
+            ("2001:db8:0:0:1:0:0:1", "2001:db8::1:0:0:1"),
+            ("2001:db8:0:1:1:1:1:1", "2001:db8:0:1:1:1:1:1"),
+            ("0:0:0:0:0:0:0:0", "::"),
+            ("0:0:0:0:0:0:0:1", "::1"),
+            ("1:0:0:0:0:0:0:0", "1::"),
+            ("2001:0:0:1:0:0:0:1", "2001:0:0:1::1"),
+            ("0:0:0:0:0:ffff:c000:201", "::ffff:192.0.2.1"),
+            ("0:0:0:0:0:0:c000:201", "::c000:201"),
+            ("2001:DB8:AAAA:0:0:0:0:0", "2001:db8:aaaa::"),
+        ];
+        for (input, canonical) in cases {
+            let octets = parse_ipv6(input.as_bytes()).unwrap();
+            assert_eq!(ipv6_text(octets), canonical, "{input}");
+            assert_eq!(parse_ipv6(canonical.as_bytes()), Ok(octets));
+        }
+    }
+
+    #[test]
+    fn ipv6_writer_agrees_with_core_net() {
+        let mut state = 0x2545_f491_4f6c_dd1du64;
+        for _ in 0..2000 {
+            let mut octets = [0u8; 16];
+            for pair in octets.chunks_exact_mut(2) {
+                state ^= state << 13;
+                state ^= state >> 7;
+                state ^= state << 17;
+                // Mostly zero groups, so that runs of zeros are common.
+                let word = if state % 3 == 0 {
+                    (state >> 32) as u16
+                } else {
+                    0
+                };
+                pair.copy_from_slice(&word.to_be_bytes());
+            }
+            assert_eq!(ipv6_text(octets), Ipv6Addr::from(octets).to_string());
+        }
+    }
+
+    #[test]
+    fn mac_spellings_of_one_address_agree() {
+        let expected = [0x00, 0x1a, 0x2b, 0x3c, 0x4d, 0x5e];
+        for spelling in [
+            "00:1A:2b:3c:4D:5e",
+            "00-1a-2b-3c-4d-5e",
+            "001a.2b3c.4d5e",
+            "001A2B3C4D5E",
+        ] {
+            assert_eq!(parse_mac(spelling.as_bytes()), Ok(expected), "{spelling}");
+        }
+        assert_eq!(Shown(write_mac, &expected).to_string(), "00-1a-2b-3c-4d-5e");
+    }
+
+    #[test]
+    fn mac_refuses_mixed_or_short_groups() {
+        for bad in [
+            "00:1a-2b:3c:4d:5e",
+            "0:1a:2b:3c:4d:5e:",
+            "00:1a:2b:3c:4d",
+            "001a.2b3c-4d5e",
+            "001a2b3c4d5g",
+            "00:1a:2b:3c:4d:5e:6f",
+            "001a2b3c4d5",
+            " 001a2b3c4d5e",
+            "00.1a.2b.3c",
+        ] {
+            assert!(parse_mac(bad.as_bytes()).is_err(), "{bad}");
+        }
+    }
+}

@@ -3,6 +3,8 @@
 use core::fmt;
 use core::str::FromStr;
 
+use base64ct::{Base64UrlUnpadded, Encoding};
+
 use super::{KeyId, MAX_LEN};
 use crate::Error;
 
@@ -13,26 +15,57 @@ pub const TEXT_PREFIX: &str = "kp1";
 /// bytes.
 pub const MAX_TEXT_LEN: usize = TEXT_PREFIX.len() + (MAX_LEN * 4).div_ceil(3);
 
+const FIELD: &str = "key id text";
+
 impl KeyId {
     /// Characters in the text encoding, at most [`MAX_TEXT_LEN`].
     pub fn text_len(&self) -> usize {
-        unimplemented!("text length of {self:?}")
+        TEXT_PREFIX.len() + (self.encoded_len() * 4).div_ceil(3)
     }
 
     /// Writes the text encoding to the front of `out` without allocating and returns it;
-    /// [`Error::BufferTooSmall`] when `out` is shorter than [`KeyId::text_len`].
+    /// [`Error::BufferTooSmall`] (and nothing written) when `out` is shorter than
+    /// [`KeyId::text_len`].
     pub fn write_text_to<'a>(&self, out: &'a mut [u8]) -> Result<&'a str, Error> {
-        unimplemented!("text encoding of {self:?} into {} bytes", out.len())
+        let needed = self.text_len();
+        let out = out
+            .get_mut(..needed)
+            .ok_or(Error::BufferTooSmall { needed })?;
+        let mut binary = [0u8; MAX_LEN];
+        let len = self.write_to(&mut binary)?;
+        let (prefix, rest) = out.split_at_mut(TEXT_PREFIX.len());
+        prefix.copy_from_slice(TEXT_PREFIX.as_bytes());
+        Base64UrlUnpadded::encode(&binary[..len], rest)
+            .map_err(|_| Error::BufferTooSmall { needed })?;
+        core::str::from_utf8(out).map_err(|_| Error::BufferTooSmall { needed })
     }
 }
 
 impl FromStr for KeyId {
     type Err = Error;
 
-    /// Decodes the text form. Only `kp1` followed by canonical unpadded base64url of a
-    /// canonical binary key identifier is accepted.
+    /// Decodes the text form. Only `kp1` followed by the canonical unpadded base64url of a
+    /// canonical binary key identifier is accepted: no padding, no whitespace, no other
+    /// alphabet, no set bits after the last full byte.
     fn from_str(text: &str) -> Result<Self, Error> {
-        unimplemented!("text decoding of {} characters", text.len())
+        if text.len() > MAX_TEXT_LEN {
+            return Err(Error::TooLong {
+                field: FIELD,
+                max: MAX_TEXT_LEN,
+                actual: text.len(),
+            });
+        }
+        let encoded = text.strip_prefix(TEXT_PREFIX).ok_or(Error::InvalidValue {
+            field: FIELD,
+            reason: "does not start with kp1",
+        })?;
+        let mut binary = [0u8; MAX_LEN];
+        let bytes =
+            Base64UrlUnpadded::decode(encoded, &mut binary).map_err(|_| Error::InvalidValue {
+                field: FIELD,
+                reason: "not canonical unpadded base64url",
+            })?;
+        KeyId::from_bytes(bytes)
     }
 }
 
