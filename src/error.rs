@@ -327,8 +327,9 @@ impl fmt::Display for Error {
     }
 }
 
-#[cfg(feature = "std")]
-impl std::error::Error for Error {}
+// `core::error::Error` (the same trait as `std::error::Error`) so that the random generator can
+// report its errors through `rand_core` in no_std builds too.
+impl core::error::Error for Error {}
 
 #[cfg(test)]
 mod tests {

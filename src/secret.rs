@@ -64,9 +64,9 @@ macro_rules! secret_key {
 }
 
 secret_key!(
-    /// The enterprise master key of one epoch, held only by the key generating agent.
-    MasterKey,
-    "master key"
+    /// An HKDF pseudorandom key: the output of extract, the input of expand (RFC 5869).
+    PseudorandomKey,
+    "pseudorandom key"
 );
 secret_key!(
     /// The secret key the agent derives for one key identifier and hands to the device.
@@ -94,13 +94,182 @@ secret_key!(
     "session key"
 );
 
+/// The enterprise master key of one epoch, held only by the key generating agent.
+///
+/// The epoch lets an enterprise roll to a new master key while keys of older epochs still
+/// verify until those epochs are retired. The epoch is not secret; the key is.
+#[derive(Clone, Zeroize, ZeroizeOnDrop)]
+pub struct MasterKey {
+    key: [u8; KEY_LEN],
+    epoch: u16,
+}
+
+impl MasterKey {
+    /// Builds the master key of `epoch` from exactly [`KEY_LEN`] bytes.
+    pub fn from_bytes(bytes: &[u8], epoch: u16) -> Result<Self, Error> {
+        let key: [u8; KEY_LEN] = bytes.try_into().map_err(|_| Error::WrongLength {
+            field: "master key",
+            expected: KEY_LEN,
+            actual: bytes.len(),
+        })?;
+        Ok(Self { key, epoch })
+    }
+
+    /// Wraps an array the caller already owns.
+    pub(crate) const fn from_array(key: [u8; KEY_LEN], epoch: u16) -> Self {
+        Self { key, epoch }
+    }
+
+    /// The epoch this master key belongs to.
+    pub const fn epoch(&self) -> u16 {
+        self.epoch
+    }
+
+    /// The key bytes. Handle with care: copies made from this are not zeroized.
+    pub fn expose_secret(&self) -> &[u8; KEY_LEN] {
+        &self.key
+    }
+}
+
+impl core::fmt::Debug for MasterKey {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        write!(f, "MasterKey {{ epoch: {}, key: [redacted] }}", self.epoch)
+    }
+}
+
+impl ConstantTimeEq for MasterKey {
+    fn ct_eq(&self, other: &Self) -> Choice {
+        self.key.ct_eq(&other.key) & self.epoch.ct_eq(&other.epoch)
+    }
+}
+
+impl PartialEq for MasterKey {
+    fn eq(&self, other: &Self) -> bool {
+        self.ct_eq(other).into()
+    }
+}
+
+impl Eq for MasterKey {}
+
+/// Fewest digits a [`Pin`] may have.
+pub const PIN_MIN_DIGITS: usize = 4;
+/// Most digits a [`Pin`] may have.
+pub const PIN_MAX_DIGITS: usize = 16;
+
+/// The user's PIN: a string of ASCII digits `0`-`9`, [`PIN_MIN_DIGITS`] to [`PIN_MAX_DIGITS`]
+/// long. Leading zeros count: `0042` and `42` are different PINs.
+#[derive(Clone, Zeroize, ZeroizeOnDrop)]
+pub struct Pin {
+    digits: [u8; PIN_MAX_DIGITS],
+    len: u8,
+}
+
+impl Pin {
+    /// Checks and wraps a PIN typed by the user.
+    pub fn new(digits: &str) -> Result<Self, Error> {
+        let bytes = digits.as_bytes();
+        if bytes.len() < PIN_MIN_DIGITS {
+            return Err(Error::TooShort {
+                field: "pin",
+                min: PIN_MIN_DIGITS,
+                actual: bytes.len(),
+            });
+        }
+        if bytes.len() > PIN_MAX_DIGITS {
+            return Err(Error::TooLong {
+                field: "pin",
+                max: PIN_MAX_DIGITS,
+                actual: bytes.len(),
+            });
+        }
+        if !bytes.iter().all(u8::is_ascii_digit) {
+            return Err(Error::InvalidValue {
+                field: "pin",
+                reason: "only digits 0-9 allowed",
+            });
+        }
+        let mut pin = Self {
+            digits: [0; PIN_MAX_DIGITS],
+            len: bytes.len() as u8,
+        };
+        pin.digits[..bytes.len()].copy_from_slice(bytes);
+        Ok(pin)
+    }
+
+    /// The ASCII digits, as fed to the key schedule.
+    pub(crate) fn digits(&self) -> &[u8] {
+        &self.digits[..usize::from(self.len)]
+    }
+}
+
+impl core::fmt::Debug for Pin {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.write_str("Pin([redacted])")
+    }
+}
+
+impl ConstantTimeEq for Pin {
+    fn ct_eq(&self, other: &Self) -> Choice {
+        self.digits.ct_eq(&other.digits) & self.len.ct_eq(&other.len)
+    }
+}
+
+impl PartialEq for Pin {
+    fn eq(&self, other: &Self) -> bool {
+        self.ct_eq(other).into()
+    }
+}
+
+impl Eq for Pin {}
+
+/// Length in characters of every [`DigestPassword`].
+pub const DIGEST_PASSWORD_LEN: usize = 32;
+
+/// A SIP Digest password derived from a service key: [`DIGEST_PASSWORD_LEN`] characters from
+/// `23456789ABCDEFGHJKLMNPQRSTUVWXYZ`, so it survives any phone configuration format and
+/// cannot be misread (no `0`/`O`, no `1`/`I`).
+#[derive(Clone, Zeroize, ZeroizeOnDrop)]
+pub struct DigestPassword([u8; DIGEST_PASSWORD_LEN]);
+
+impl DigestPassword {
+    /// Wraps characters the key schedule produced (always from the alphabet above).
+    pub(crate) const fn from_ascii(chars: [u8; DIGEST_PASSWORD_LEN]) -> Self {
+        Self(chars)
+    }
+
+    /// The password text. Handle with care: copies made from this are not zeroized.
+    pub fn expose_secret_password(&self) -> &str {
+        core::str::from_utf8(&self.0).unwrap_or_default()
+    }
+}
+
+impl core::fmt::Debug for DigestPassword {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.write_str("DigestPassword([redacted])")
+    }
+}
+
+impl ConstantTimeEq for DigestPassword {
+    fn ct_eq(&self, other: &Self) -> Choice {
+        self.0.ct_eq(&other.0)
+    }
+}
+
+impl PartialEq for DigestPassword {
+    fn eq(&self, other: &Self) -> bool {
+        self.ct_eq(other).into()
+    }
+}
+
+impl Eq for DigestPassword {}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
     fn wrong_length_is_refused_with_field_name() {
-        let err = MasterKey::from_bytes(&[0u8; 31]).unwrap_err();
+        let err = MasterKey::from_bytes(&[0u8; 31], 1).unwrap_err();
         assert_eq!(
             err,
             Error::WrongLength {
@@ -110,6 +279,52 @@ mod tests {
             }
         );
         assert!(ServiceKey::from_bytes(&[0u8; 33]).is_err());
+    }
+
+    #[test]
+    fn pin_limits_and_leading_zeros() {
+        assert_eq!(
+            Pin::new("123"),
+            Err(Error::TooShort {
+                field: "pin",
+                min: 4,
+                actual: 3
+            })
+        );
+        let long = "1".repeat(17);
+        assert_eq!(
+            Pin::new(&long),
+            Err(Error::TooLong {
+                field: "pin",
+                max: 16,
+                actual: 17
+            })
+        );
+        assert!(matches!(
+            Pin::new("12a4"),
+            Err(Error::InvalidValue { field: "pin", .. })
+        ));
+        assert!(matches!(
+            Pin::new("１２３４"),
+            Err(Error::InvalidValue { .. })
+        ));
+        assert_ne!(Pin::new("0042").unwrap(), Pin::new("00042").unwrap());
+        assert_eq!(Pin::new("0042").unwrap().digits(), b"0042");
+        assert_eq!(
+            format!("{:?}", Pin::new("0042").unwrap()),
+            "Pin([redacted])"
+        );
+    }
+
+    #[test]
+    fn master_key_carries_epoch_and_hides_key() {
+        let key = MasterKey::from_bytes(&[0xCD; 32], 7).unwrap();
+        assert_eq!(key.epoch(), 7);
+        assert_eq!(
+            format!("{key:?}"),
+            "MasterKey { epoch: 7, key: [redacted] }"
+        );
+        assert_ne!(key, MasterKey::from_bytes(&[0xCD; 32], 8).unwrap());
     }
 
     #[test]

@@ -1,0 +1,242 @@
+//! The key schedule below the master key: device, authentication, service, PIN signing and
+//! session keys, and the SIP Digest password.
+
+use subtle::{ConditionallySelectable, ConstantTimeEq};
+use zeroize::{Zeroize, ZeroizeOnDrop, Zeroizing};
+
+use super::hmac::{HmacKey, TAG_LEN, verify_tag};
+use super::{DEVICE_KEY_DOMAIN, check_len, derive, labels};
+use crate::Error;
+use crate::secret::{
+    AuthenticationKey, DIGEST_PASSWORD_LEN, DeviceSecretKey, DigestPassword, MasterKey, Pin,
+    PinSigningKey, ServiceKey, SessionKey,
+};
+
+/// Most bytes of a key identifier's binary encoding accepted by the device key derivation.
+pub const KEY_ID_MAX_LEN: usize = 1024;
+/// Longest key identifier whose device key costs two compressions: `0x01 || key id` then fits
+/// the one block left after the precomputed inner block (55 bytes with SHA-256 padding).
+pub const KEY_ID_FAST_MAX_LEN: usize = 54;
+/// Most bytes a service identifier may have (a SIP domain or realm in practice).
+pub const SERVICE_ID_MAX_LEN: usize = 1024;
+/// Fewest bytes a session nonce may have: 128 bits, so a side's own nonce is never repeated.
+pub const SESSION_NONCE_MIN_LEN: usize = 16;
+/// Most bytes a session nonce may have.
+pub const SESSION_NONCE_MAX_LEN: usize = 1024;
+/// The 32 characters of a [`DigestPassword`]: digits and capitals without `0 1 I O`.
+pub const DIGEST_PASSWORD_ALPHABET: &[u8; 32] = b"23456789ABCDEFGHJKLMNPQRSTUVWXYZ";
+
+/// What the key generating agent keeps per master key: the device key subkey
+/// `Kd = HMAC(master, lp(label))`, precomputed, so a device key costs two compressions.
+#[derive(Clone)]
+pub struct MasterKeySchedule {
+    device_keys: HmacKey,
+    epoch: u16,
+}
+
+impl MasterKeySchedule {
+    /// Precomputes the schedule of `master` (four compressions, once).
+    pub fn new(master: &MasterKey) -> Self {
+        let subkey = Zeroizing::new(derive(master.expose_secret(), labels::DEVICE_KEY, &[]));
+        Self {
+            device_keys: HmacKey::new(&subkey[..]),
+            epoch: master.epoch(),
+        }
+    }
+
+    /// The epoch of the master key behind this schedule.
+    pub const fn epoch(&self) -> u16 {
+        self.epoch
+    }
+
+    /// The device secret key of a key identifier, given as its canonical binary encoding
+    /// (1 to [`KEY_ID_MAX_LEN`] bytes): `HMAC(Kd, 0x01 || key_id)`.
+    ///
+    /// The message is one fixed byte followed by the key identifier and nothing else, so two
+    /// different key identifiers always give two different messages. Up to
+    /// [`KEY_ID_FAST_MAX_LEN`] bytes this costs two compressions.
+    pub fn device_key(&self, key_id: &[u8]) -> Result<DeviceSecretKey, Error> {
+        check_len("key identifier", key_id, 1, KEY_ID_MAX_LEN)?;
+        let key = self.device_keys.mac_parts(&[&[DEVICE_KEY_DOMAIN], key_id]);
+        Ok(DeviceSecretKey::from_array(key))
+    }
+}
+
+impl core::fmt::Debug for MasterKeySchedule {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        write!(
+            f,
+            "MasterKeySchedule {{ epoch: {}, keys: [redacted] }}",
+            self.epoch
+        )
+    }
+}
+
+impl DeviceSecretKey {
+    /// The authentication key, `HMAC(device key, lp(label))`: computed by the device once the
+    /// provisioning session closed.
+    pub fn authentication_key(&self) -> AuthenticationKey {
+        AuthenticationKey::from_array(derive(
+            self.expose_secret(),
+            labels::AUTHENTICATION_KEY,
+            &[],
+        ))
+    }
+
+    /// The signing key bound to this device key and the user's PIN:
+    /// `HMAC(device key, lp(label) || lp(pin digits))`.
+    ///
+    /// Whoever holds the device key and one signature can try all PINs offline; the PIN guards
+    /// against someone who holds the phone, not against someone who extracted its key.
+    pub fn pin_signing_key(&self, pin: &Pin) -> PinSigningKey {
+        let key = derive(
+            self.expose_secret(),
+            labels::PIN_SIGNING_KEY,
+            &[pin.digits()],
+        );
+        PinSigningKey::from_array(key)
+    }
+}
+
+impl AuthenticationKey {
+    /// The key of one service, `HMAC(auth key, lp(label) || lp(service_id))`; the service
+    /// identifier has 1 to [`SERVICE_ID_MAX_LEN`] bytes.
+    pub fn service_key(&self, service_id: &[u8]) -> Result<ServiceKey, Error> {
+        check_len("service identifier", service_id, 1, SERVICE_ID_MAX_LEN)?;
+        let key = derive(self.expose_secret(), labels::SERVICE_KEY, &[service_id]);
+        Ok(ServiceKey::from_array(key))
+    }
+}
+
+impl ServiceKey {
+    /// The registration MAC key, `HMAC(service key, lp(label))`, in precomputed form.
+    pub fn mac_key(&self) -> ServiceMacKey {
+        let key = Zeroizing::new(derive(self.expose_secret(), labels::SERVICE_MAC_KEY, &[]));
+        ServiceMacKey(HmacKey::new(&key[..]))
+    }
+
+    /// The two session keys after a registration, bound to the key identifier, the service and
+    /// both sides' nonces.
+    pub fn session_keys(&self, context: &SessionContext<'_>) -> Result<SessionKeys, Error> {
+        let fields = context.checked_fields()?;
+        let key = self.expose_secret();
+        let device_to_registrar = derive(key, labels::SESSION_DEVICE_TO_REGISTRAR, &fields);
+        let registrar_to_device = derive(key, labels::SESSION_REGISTRAR_TO_DEVICE, &fields);
+        Ok(SessionKeys {
+            device_to_registrar: SessionKey::from_array(device_to_registrar),
+            registrar_to_device: SessionKey::from_array(registrar_to_device),
+        })
+    }
+
+    /// The SIP Digest password: the first 160 bits of `HMAC(service key, lp(label))`, read as
+    /// 32 groups of 5 bits (most significant first), each an index into
+    /// [`DIGEST_PASSWORD_ALPHABET`].
+    pub fn digest_password(&self) -> DigestPassword {
+        let bits = Zeroizing::new(derive(self.expose_secret(), labels::DIGEST_PASSWORD, &[]));
+        let mut chars = Zeroizing::new([0u8; DIGEST_PASSWORD_LEN]);
+        for (index, out) in chars.iter_mut().enumerate() {
+            *out = alphabet_char(five_bits(&bits, index));
+        }
+        DigestPassword::from_ascii(*chars)
+    }
+}
+
+impl PinSigningKey {
+    /// Signs `message`: `HMAC(pin signing key, message)`.
+    pub fn sign(&self, message: &[u8]) -> [u8; TAG_LEN] {
+        HmacKey::new(self.expose_secret()).mac(message)
+    }
+
+    /// Checks a signature made by [`PinSigningKey::sign`] in constant time.
+    pub fn verify(&self, message: &[u8], signature: &[u8]) -> Result<(), Error> {
+        verify_tag(&self.sign(message), signature)
+    }
+}
+
+/// The 5-bit group number `index` of `bytes`, most significant bits first.
+fn five_bits(bytes: &[u8; TAG_LEN], index: usize) -> u8 {
+    let bit = index * 5;
+    let pair = u16::from_be_bytes([bytes[bit / 8], bytes[bit / 8 + 1]]);
+    ((pair >> (11 - bit % 8)) & 0x1f) as u8
+}
+
+/// `DIGEST_PASSWORD_ALPHABET[index]` without a secret-dependent memory access.
+fn alphabet_char(index: u8) -> u8 {
+    let mut out = 0u8;
+    for (position, candidate) in DIGEST_PASSWORD_ALPHABET.iter().enumerate() {
+        out.conditional_assign(candidate, (position as u8).ct_eq(&index));
+    }
+    out
+}
+
+/// The registration MAC key of one device at one service, as the registrar caches it: 64
+/// bytes of keyed state. A MAC over a 200-byte transcript costs five compressions.
+#[derive(Clone, Zeroize, ZeroizeOnDrop)]
+pub struct ServiceMacKey(HmacKey);
+
+impl ServiceMacKey {
+    /// The MAC of a registration transcript.
+    pub fn mac(&self, transcript: &[u8]) -> [u8; TAG_LEN] {
+        self.0.mac(transcript)
+    }
+
+    /// Checks a transcript MAC in constant time: [`Error::WrongProof`] if it does not match.
+    pub fn verify(&self, transcript: &[u8], tag: &[u8]) -> Result<(), Error> {
+        self.0.verify(transcript, tag)
+    }
+
+    /// The 64-byte keyed state, for the registrar's cache. As secret as the service key.
+    pub fn expose_secret_state(&self) -> Zeroizing<[u8; super::KEYED_STATE_LEN]> {
+        self.0.expose_secret_state()
+    }
+
+    /// Restores a cached keyed state made by [`ServiceMacKey::expose_secret_state`].
+    pub fn from_secret_state(state: &[u8]) -> Result<Self, Error> {
+        HmacKey::from_secret_state(state).map(Self)
+    }
+}
+
+impl core::fmt::Debug for ServiceMacKey {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.write_str("ServiceMacKey([redacted])")
+    }
+}
+
+/// What the session keys are bound to. Both sides must fill it with the same values.
+#[derive(Clone, Copy, Debug)]
+pub struct SessionContext<'a> {
+    /// The key identifier's canonical binary encoding (1 to [`KEY_ID_MAX_LEN`] bytes).
+    pub key_id: &'a [u8],
+    /// The service identifier (1 to [`SERVICE_ID_MAX_LEN`] bytes).
+    pub service_id: &'a [u8],
+    /// The device's nonce ([`SESSION_NONCE_MIN_LEN`] to [`SESSION_NONCE_MAX_LEN`] bytes).
+    pub device_nonce: &'a [u8],
+    /// The registrar's nonce (same limits).
+    pub registrar_nonce: &'a [u8],
+}
+
+impl<'a> SessionContext<'a> {
+    /// The fields in derivation order, after checking every limit.
+    fn checked_fields(&self) -> Result<[&'a [u8]; 4], Error> {
+        let (min, max) = (SESSION_NONCE_MIN_LEN, SESSION_NONCE_MAX_LEN);
+        check_len("key identifier", self.key_id, 1, KEY_ID_MAX_LEN)?;
+        check_len("service identifier", self.service_id, 1, SERVICE_ID_MAX_LEN)?;
+        check_len("device nonce", self.device_nonce, min, max)?;
+        check_len("registrar nonce", self.registrar_nonce, min, max)?;
+        Ok([
+            self.key_id,
+            self.service_id,
+            self.device_nonce,
+            self.registrar_nonce,
+        ])
+    }
+}
+
+/// One session key per direction.
+#[derive(Debug)]
+pub struct SessionKeys {
+    /// Protects messages the device sends to the registrar.
+    pub device_to_registrar: SessionKey,
+    /// Protects messages the registrar sends to the device.
+    pub registrar_to_device: SessionKey,
+}
