@@ -1,0 +1,13 @@
+//! The keyprov services on real sockets: a key generating agent, a SIP registrar and phones.
+//!
+//! Every program listens and connects on loopback only. The binaries `agent`, `registrar`,
+//! `phone` and `enterprise` are thin command lines over the modules here, which the
+//! integration tests drive directly.
+
+pub mod framing;
+pub mod inventory;
+pub mod random;
+pub mod seed;
+pub mod sip;
+pub mod store;
+pub mod tls;
