@@ -17,15 +17,14 @@ pub(crate) fn parse_ipv4(text: &[u8]) -> Result<[u8; 4], Error> {
         field: IPV4,
         reason: "expected four numbers joined by '.'",
     };
+    if text.split(|&b| b == b'.').count() != 4 {
+        return Err(shape);
+    }
     let mut octets = [0u8; 4];
-    let mut parts = text.split(|&b| b == b'.');
-    for octet in &mut octets {
-        *octet = parse_ipv4_octet(parts.next().ok_or(shape)?)?;
+    for (octet, part) in octets.iter_mut().zip(text.split(|&b| b == b'.')) {
+        *octet = parse_ipv4_octet(part)?;
     }
-    match parts.next() {
-        Some(_) => Err(shape),
-        None => Ok(octets),
-    }
+    Ok(octets)
 }
 
 fn parse_ipv4_octet(digits: &[u8]) -> Result<u8, Error> {
