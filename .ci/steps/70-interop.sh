@@ -1,0 +1,21 @@
+#!/usr/bin/env bash
+# Interoperability with SIP software keyprov did not write: SIPp, linphone and stock Kamailio,
+# all on loopback. Installs the Debian packages it needs when they are missing.
+set -euo pipefail
+export DEBIAN_FRONTEND=noninteractive
+
+missing=()
+command -v kamailio >/dev/null || missing+=(kamailio)
+command -v sipp >/dev/null || missing+=(sip-tester)
+command -v linphonec >/dev/null || missing+=(linphone-cli)
+command -v python3 >/dev/null || missing+=(python3)
+command -v timeout >/dev/null || missing+=(coreutils)
+if [[ ${#missing[@]} -gt 0 ]]; then
+    apt-get update -qq
+    apt-get install -y -qq --no-install-recommends "${missing[@]}"
+fi
+{ kamailio -v || true; } | head -n 1
+{ sipp -v || true; } | grep -m 1 SIPp
+{ linphonec --version || true; } 2>&1 | head -n 1
+
+bash tests/interop/run-all.sh
