@@ -31,6 +31,7 @@ macro_rules! secret_key {
             }
 
             /// Wraps an array the caller already owns.
+            #[allow(dead_code, reason = "not every key type is made from an owned array")]
             pub(crate) const fn from_array(bytes: [u8; KEY_LEN]) -> Self {
                 Self(bytes)
             }
@@ -262,6 +263,141 @@ impl PartialEq for DigestPassword {
 }
 
 impl Eq for DigestPassword {}
+
+secret_key!(
+    /// The registrar's key that authenticates its Digest nonces; every registrar of a cluster
+    /// that must accept each other's nonces holds the same one.
+    DigestNonceSecret,
+    "digest nonce secret"
+);
+
+/// Largest [`DigestPassphrase`] accepted, in bytes.
+pub const DIGEST_PASSPHRASE_MAX_LEN: usize = 256;
+
+/// Any SIP/HTTP Digest password, of 1 to [`DIGEST_PASSPHRASE_MAX_LEN`] bytes: the secret half
+/// of A1 = username ":" realm ":" password.
+///
+/// keyprov's own [`DigestPassword`] (derived from a service key) converts into it; this type
+/// also carries passwords set outside keyprov, as on registrars moving to keyprov
+/// credentials. It is held in a zeroizing vector and never printed.
+#[derive(Clone, Zeroize, ZeroizeOnDrop)]
+pub struct DigestPassphrase(alloc::vec::Vec<u8>);
+
+impl DigestPassphrase {
+    /// Wraps the password bytes (1 to [`DIGEST_PASSPHRASE_MAX_LEN`] of them).
+    pub fn from_bytes(bytes: &[u8]) -> Result<Self, Error> {
+        if bytes.is_empty() {
+            return Err(Error::TooShort {
+                field: "digest passphrase",
+                min: 1,
+                actual: 0,
+            });
+        }
+        if bytes.len() > DIGEST_PASSPHRASE_MAX_LEN {
+            let actual = bytes.len();
+            return Err(Error::TooLong {
+                field: "digest passphrase",
+                max: 256,
+                actual,
+            });
+        }
+        Ok(Self(bytes.to_vec()))
+    }
+
+    /// The password bytes. Handle with care: copies made from this are not zeroized.
+    pub fn expose_secret(&self) -> &[u8] {
+        &self.0
+    }
+}
+
+impl core::fmt::Debug for DigestPassphrase {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.write_str("DigestPassphrase([redacted])")
+    }
+}
+
+impl ConstantTimeEq for DigestPassphrase {
+    fn ct_eq(&self, other: &Self) -> Choice {
+        // Lengths are not secret; contents are compared in constant time.
+        if self.0.len() != other.0.len() {
+            return Choice::from(0);
+        }
+        self.0.ct_eq(&other.0)
+    }
+}
+
+impl PartialEq for DigestPassphrase {
+    fn eq(&self, other: &Self) -> bool {
+        self.ct_eq(other).into()
+    }
+}
+
+impl Eq for DigestPassphrase {}
+
+/// A Digest H(A1) = H(username ":" realm ":" password), held as lowercase hexadecimal text.
+///
+/// Whoever holds it can answer any challenge of its realm and hash algorithm, so it is as
+/// secret as the password itself: registrars that must not hold keys store only this.
+#[derive(Clone, Zeroize, ZeroizeOnDrop)]
+pub struct DigestHa1(alloc::vec::Vec<u8>);
+
+impl DigestHa1 {
+    /// Reads H(A1) from hexadecimal text: 32 digits (MD5) or 64 digits (SHA-256,
+    /// SHA-512/256), either case.
+    pub fn from_hex(hex: &str) -> Result<Self, Error> {
+        if hex.len() != 32 && hex.len() != 64 {
+            let actual = hex.len();
+            return Err(Error::WrongLength {
+                field: "digest h(a1)",
+                expected: 64,
+                actual,
+            });
+        }
+        if !hex.bytes().all(|b| b.is_ascii_hexdigit()) {
+            let reason = "not hexadecimal";
+            return Err(Error::InvalidValue {
+                field: "digest h(a1)",
+                reason,
+            });
+        }
+        Ok(Self(hex.bytes().map(|b| b.to_ascii_lowercase()).collect()))
+    }
+
+    /// The lowercase hexadecimal text. Handle with care: copies made from this are not
+    /// zeroized.
+    pub fn expose_secret(&self) -> &[u8] {
+        &self.0
+    }
+}
+
+impl core::fmt::Debug for DigestHa1 {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.write_str("DigestHa1([redacted])")
+    }
+}
+
+impl ConstantTimeEq for DigestHa1 {
+    fn ct_eq(&self, other: &Self) -> Choice {
+        if self.0.len() != other.0.len() {
+            return Choice::from(0);
+        }
+        self.0.ct_eq(&other.0)
+    }
+}
+
+impl PartialEq for DigestHa1 {
+    fn eq(&self, other: &Self) -> bool {
+        self.ct_eq(other).into()
+    }
+}
+
+impl Eq for DigestHa1 {}
+
+impl From<&DigestPassword> for DigestPassphrase {
+    fn from(password: &DigestPassword) -> Self {
+        Self(password.expose_secret_password().as_bytes().to_vec())
+    }
+}
 
 #[cfg(test)]
 mod tests {

@@ -1,1 +1,0 @@
-//! digest (to be written)
