@@ -1,2 +1,0 @@
-//! C ABI (to be written)
-#![allow(unsafe_code)]

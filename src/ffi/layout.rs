@@ -1,0 +1,92 @@
+//! The memory layout of every public struct, as this build of the library sees it.
+//!
+//! A C test (and the Python binding at import) compares these figures with what its compiler
+//! computes from the header, so a header that drifted from the library is caught before it
+//! corrupts memory.
+
+use core::ffi::c_char;
+use core::mem::{align_of, offset_of, size_of};
+
+use super::boundary::{self, Failure};
+use super::result::keyprov_result;
+use crate::Error;
+
+/// Size, alignment and offset of a struct or of one of its fields, in bytes.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct keyprov_layout {
+    /// `sizeof` of the struct or field.
+    pub size: usize,
+    /// `alignof` of the struct or field.
+    pub align: usize,
+    /// `offsetof` of the field inside its struct; 0 for a whole struct.
+    pub offset: usize,
+}
+
+/// Size and alignment of the type a field accessor returns.
+fn field<S, F>(_accessor: fn(&S) -> &F, offset: usize) -> keyprov_layout {
+    keyprov_layout { size: size_of::<F>(), align: align_of::<F>(), offset }
+}
+
+fn whole<S>() -> keyprov_layout {
+    keyprov_layout { size: size_of::<S>(), align: align_of::<S>(), offset: 0 }
+}
+
+/// Lists each public struct and its fields; the C side asks for every one it knows.
+macro_rules! layouts {
+    ($name:ident; $($ty:ident { $($field:ident),* })*) => {
+        match $name {
+            $(
+                stringify!($ty) => Some(whole::<$ty>()),
+                $(
+                    concat!(stringify!($ty), ".", stringify!($field)) => {
+                        Some(field(|s: &$ty| &s.$field, offset_of!($ty, $field)))
+                    }
+                )*
+            )*
+            _ => None,
+        }
+    };
+}
+
+fn lookup(name: &str) -> Option<keyprov_layout> {
+    layouts! { name;
+        keyprov_layout { size, align, offset }
+    }
+}
+
+/// Reports the layout of the public struct `name` or of its field `"struct.field"`.
+///
+/// `name` is `name_len` bytes of text, for example `"keyprov_layout"` or
+/// `"keyprov_layout.offset"`. Unknown names fail with `KEYPROV_INVALID_VALUE`.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn keyprov_layout_of(
+    name: *const c_char,
+    name_len: usize,
+    layout_out: *mut keyprov_layout,
+) -> keyprov_result {
+    boundary::call(|| {
+        // SAFETY: the caller passes `name` valid for `name_len` bytes.
+        let name = unsafe { boundary::text_in(name, name_len, "name") }?;
+        let layout = lookup(name).ok_or(Failure::Core(Error::InvalidValue {
+            field: "name",
+            reason: "no public struct or field of that name",
+        }))?;
+        // SAFETY: the caller passes `layout_out` NULL or writable.
+        unsafe { boundary::value_out(layout, layout_out, "layout_out") }
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reports_struct_and_field() {
+        let word = size_of::<usize>();
+        assert_eq!(lookup("keyprov_layout").unwrap().size, 3 * word);
+        let offset = lookup("keyprov_layout.offset").unwrap();
+        assert_eq!((offset.size, offset.align, offset.offset), (word, word, 2 * word));
+        assert!(lookup("keyprov_layout.nothing").is_none());
+    }
+}
