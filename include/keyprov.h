@@ -17,6 +17,80 @@
  */
 #define KEYPROV_VERSION_STRING "0.1.0"
 
+/**
+ * Most bytes in a binary key identifier.
+ */
+#define KEYPROV_KEY_ID_MAX_LEN 75
+
+/**
+ * Most characters in a text key identifier, without the terminating NUL.
+ */
+#define KEYPROV_KEY_ID_MAX_TEXT_LEN 103
+
+/**
+ * Most bytes in an agent identifier.
+ */
+#define KEYPROV_AGENT_ID_MAX_LEN 32
+
+/**
+ * Most bytes in a device identifier value or an unstructured value.
+ */
+#define KEYPROV_KEY_ID_MAX_VALUE_LEN 32
+
+/**
+ * `keyprov_key_id_info.form` of a key identifier naming a device and a counter.
+ */
+#define KEYPROV_KEY_ID_STRUCTURED 1
+
+/**
+ * `keyprov_key_id_info.form` of a key identifier holding an unstructured value.
+ */
+#define KEYPROV_KEY_ID_UNSTRUCTURED 2
+
+/**
+ * Device identifier type: a telephone extension, 1 to 16 digits.
+ */
+#define KEYPROV_DEVICE_ID_EXTENSION 1
+
+/**
+ * Device identifier type: a serial number, 1 to 32 of `A`-`Z`, `0`-`9`, `-`.
+ */
+#define KEYPROV_DEVICE_ID_SERIAL_NUMBER 2
+
+/**
+ * Device identifier type: a user login, 1 to 32 of `a`-`z`, `0`-`9`, `.`, `_`, `-`.
+ */
+#define KEYPROV_DEVICE_ID_USER_LOGIN 3
+
+/**
+ * Device identifier type: an IPv4 address (4 value bytes).
+ */
+#define KEYPROV_DEVICE_ID_IPV4 4
+
+/**
+ * Device identifier type: an IPv6 address without zone (16 value bytes).
+ */
+#define KEYPROV_DEVICE_ID_IPV6 5
+
+/**
+ * Device identifier type: an IEEE 802 MAC address (6 value bytes).
+ */
+#define KEYPROV_DEVICE_ID_MAC 6
+
+/**
+ * Source of an unstructured value: the agent's random generator.
+ */
+#define KEYPROV_VALUE_SOURCE_RANDOM 1
+
+/**
+ * Source of an unstructured value: a key database.
+ */
+#define KEYPROV_VALUE_SOURCE_KEY_DATABASE 2
+
+/**
+ * Source of an unstructured value: the output of a hash function.
+ */
+#define KEYPROV_VALUE_SOURCE_HASH 3
 
 /**
  * Major version of the header (the crate version's first number).
@@ -34,6 +108,11 @@
 #define KEYPROV_VERSION_PATCH 0
 
 /**
+ * A key identifier: the public name under which a device's secret key is issued and found.
+ */
+typedef struct keyprov_key_id keyprov_key_id;
+
+/**
  * The return type of every fallible `keyprov_*` function: `KEYPROV_OK` (0) or a failure code.
  *
  * Codes are grouped by hundreds: 100-199 input out of its limits, 200-299 bytes that do not
@@ -41,6 +120,55 @@
  * ABI itself. Numbers never change between releases.
  */
 typedef uint32_t keyprov_result;
+
+/**
+ * Everything a key identifier says, copied out by `keyprov_key_id_inspect`.
+ *
+ * Byte fields are not NUL-terminated; their `_len` field says how many bytes count.
+ */
+typedef struct keyprov_key_id_info {
+    /**
+     * Format version, 1.
+     */
+    uint8_t version;
+    /**
+     * `KEYPROV_KEY_ID_STRUCTURED` or `KEYPROV_KEY_ID_UNSTRUCTURED`.
+     */
+    uint8_t form;
+    /**
+     * Epoch of the master key the secret key is derived from.
+     */
+    uint16_t epoch;
+    /**
+     * Structured: the counter. Unstructured: 0.
+     */
+    uint32_t counter;
+    /**
+     * Structured: a `KEYPROV_DEVICE_ID_*` type. Unstructured: 0.
+     */
+    uint8_t device_type;
+    /**
+     * Unstructured: a `KEYPROV_VALUE_SOURCE_*`. Structured: 0.
+     */
+    uint8_t value_source;
+    /**
+     * Bytes used in `agent`.
+     */
+    uint8_t agent_len;
+    /**
+     * Bytes used in `value`.
+     */
+    uint8_t value_len;
+    /**
+     * The agent identifier, ASCII.
+     */
+    uint8_t agent[KEYPROV_AGENT_ID_MAX_LEN];
+    /**
+     * Structured: the canonical device value bytes (digits or letters as ASCII, addresses as
+     * their network-order bytes). Unstructured: the value.
+     */
+    uint8_t value[KEYPROV_KEY_ID_MAX_VALUE_LEN];
+} keyprov_key_id_info;
 
 /**
  * Size, alignment and offset of a struct or of one of its fields, in bytes.
@@ -273,6 +401,110 @@ typedef struct keyprov_layout {
 #ifdef __cplusplus
 extern "C" {
 #endif // __cplusplus
+
+/**
+ * Makes a structured key identifier: the `counter`-th key agent `agent` issued to `device`
+ * under master key `epoch`.
+ *
+ * `agent` is `agent_len` bytes of lowercase letters, digits and `-`; `device` is the typed
+ * text form of the device identifier, `device_len` bytes, in any spelling its type accepts.
+ * On success `*key_id_out` receives a new object to release with `keyprov_key_id_free`.
+ */
+keyprov_result keyprov_key_id_new_structured(uint16_t epoch,
+                                             const char *agent,
+                                             size_t agent_len,
+                                             const char *device,
+                                             size_t device_len,
+                                             uint32_t counter,
+                                             struct keyprov_key_id **key_id_out);
+
+/**
+ * Makes an unstructured key identifier holding `value` (1 to 32 bytes) from `source`, one of
+ * the `KEYPROV_VALUE_SOURCE_*` values.
+ */
+keyprov_result keyprov_key_id_new_unstructured(uint16_t epoch,
+                                               const char *agent,
+                                               size_t agent_len,
+                                               uint8_t source,
+                                               const uint8_t *value,
+                                               size_t value_len,
+                                               struct keyprov_key_id **key_id_out);
+
+/**
+ * Decodes the binary form of a key identifier; only the canonical encoding is accepted.
+ */
+keyprov_result keyprov_key_id_decode(const uint8_t *bytes,
+                                     size_t bytes_len,
+                                     struct keyprov_key_id **key_id_out);
+
+/**
+ * Parses the text form of a key identifier (`kp1` and unpadded base64url), `text_len` bytes
+ * without a NUL; only the canonical text is accepted.
+ */
+keyprov_result keyprov_key_id_parse(const char *text,
+                                    size_t text_len,
+                                    struct keyprov_key_id **key_id_out);
+
+/**
+ * Writes the binary form (at most `KEYPROV_KEY_ID_MAX_LEN` bytes) into `buf`.
+ */
+keyprov_result keyprov_key_id_encode(const struct keyprov_key_id *key_id,
+                                     uint8_t *buf,
+                                     size_t buf_len,
+                                     size_t *len_out);
+
+/**
+ * Writes the text form as NUL-terminated text (at most `KEYPROV_KEY_ID_MAX_TEXT_LEN`
+ * characters and the NUL) into `buf`; usable unchanged as a SIP Digest username.
+ */
+keyprov_result keyprov_key_id_text(const struct keyprov_key_id *key_id,
+                                   char *buf,
+                                   size_t buf_len,
+                                   size_t *len_out);
+
+/**
+ * Writes the canonical typed text form of the device (`mac:00-1a-2b-3c-4d-5e`) of a
+ * structured key identifier into `buf`, NUL-terminated. An unstructured key identifier has
+ * no device and fails with `KEYPROV_INVALID_VALUE`.
+ */
+keyprov_result keyprov_key_id_device_text(const struct keyprov_key_id *key_id,
+                                          char *buf,
+                                          size_t buf_len,
+                                          size_t *len_out);
+
+/**
+ * Copies every field of the key identifier into `*info_out`.
+ */
+keyprov_result keyprov_key_id_inspect(const struct keyprov_key_id *key_id,
+                                      struct keyprov_key_id_info *info_out);
+
+/**
+ * Makes the next key identifier for the same device, epoch and agent: the counter plus one.
+ * At counter 4294967295 this fails with `KEYPROV_COUNTER_EXHAUSTED`; an unstructured key
+ * identifier fails with `KEYPROV_INVALID_VALUE`.
+ */
+keyprov_result keyprov_key_id_successor(const struct keyprov_key_id *key_id,
+                                        struct keyprov_key_id **key_id_out);
+
+/**
+ * Whether two key identifiers are the same: 1 if equal, 0 if not or if either is NULL.
+ */
+uint8_t keyprov_key_id_equal(const struct keyprov_key_id *a, const struct keyprov_key_id *b);
+
+/**
+ * Releases a key identifier made by this library; NULL is ignored.
+ */
+void keyprov_key_id_free(struct keyprov_key_id *key_id);
+
+/**
+ * Writes the canonical typed text form of a device identifier given in any accepted spelling
+ * (`mac:001A.2B3C.4D5E` gives `mac:00-1a-2b-3c-4d-5e`) into `buf`, NUL-terminated.
+ */
+keyprov_result keyprov_device_id_canonical(const char *device,
+                                           size_t device_len,
+                                           char *buf,
+                                           size_t buf_len,
+                                           size_t *len_out);
 
 /**
  * Reports the layout of the public struct `name` or of its field `"struct.field"`.

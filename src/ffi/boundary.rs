@@ -14,6 +14,7 @@ use super::result::{KEYPROV_OK, keyprov_result};
 use crate::Error;
 
 /// Why a call failed, before it becomes a result code.
+#[allow(dead_code, reason = "first used by the wrappers of stateful objects")]
 #[derive(Debug)]
 pub(crate) enum Failure {
     /// The Rust API refused.
@@ -94,20 +95,29 @@ fn run(body: impl FnOnce() -> Result<(), Failure>) -> Result<(), Failure> {
 }
 
 /// A Rust value owned by C through a pointer, refusing further use after a panic inside it.
+#[allow(dead_code, reason = "first used by the wrappers of stateful objects")]
 pub(crate) struct Object<T> {
     value: T,
     poisoned: bool,
 }
 
+#[allow(dead_code, reason = "first used by the wrappers of stateful objects")]
 impl<T> Object<T> {
     /// Wraps a fresh value.
     pub(crate) fn new(value: T) -> Self {
-        Self { value, poisoned: false }
+        Self {
+            value,
+            poisoned: false,
+        }
     }
 
     /// The value, for calls that do not change it.
     pub(crate) fn get(&self) -> Result<&T, Failure> {
-        if self.poisoned { Err(Failure::Poisoned) } else { Ok(&self.value) }
+        if self.poisoned {
+            Err(Failure::Poisoned)
+        } else {
+            Ok(&self.value)
+        }
     }
 
     /// Runs a change; if it panics, the object stays poisoned for good.
@@ -163,6 +173,7 @@ pub(crate) unsafe fn object<'a, T>(
 }
 
 /// The object behind a pointer, for a call that changes it.
+#[allow(dead_code, reason = "first used by the wrappers of stateful objects")]
 ///
 /// # Safety
 /// `pointer` is NULL or points to a live `T` not used by anyone else during `'a`.
@@ -202,8 +213,13 @@ pub(crate) unsafe fn text_in<'a>(
 ) -> Result<&'a str, Failure> {
     // SAFETY: forwarded from the caller's guarantee.
     let bytes = unsafe { bytes_in(pointer.cast(), len, argument) }?;
-    core::str::from_utf8(bytes)
-        .map_err(|_| Error::InvalidValue { field: argument, reason: "not utf-8" }.into())
+    core::str::from_utf8(bytes).map_err(|_| {
+        Error::InvalidValue {
+            field: argument,
+            reason: "not utf-8",
+        }
+        .into()
+    })
 }
 
 /// Writes a plain value through an output pointer.
@@ -233,7 +249,11 @@ pub(crate) struct Buffer {
 impl Buffer {
     /// Collects the three arguments of a buffer output; nothing is checked yet.
     pub(crate) fn new(pointer: *mut u8, len: usize, len_out: *mut usize) -> Self {
-        Self { pointer, len, len_out }
+        Self {
+            pointer,
+            len,
+            len_out,
+        }
     }
 
     /// Checks that `needed` bytes fit, reporting the size through `len_out` first.
@@ -306,4 +326,40 @@ pub(crate) unsafe fn text_out(
 /// The failure for a NULL argument.
 pub(crate) fn null(argument: &'static str) -> Failure {
     Failure::NullPointer { argument }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ffi::result::{KEYPROV_BUFFER_TOO_SMALL, KEYPROV_PANIC, KEYPROV_POISONED};
+
+    #[test]
+    fn a_panic_becomes_a_code_and_poisons_the_object() {
+        let mut object = Object::new(5u32);
+        let result = call(|| object.update(|_| -> Result<(), Failure> { panic!("inside") }));
+        assert_eq!(result, KEYPROV_PANIC);
+        assert_eq!(
+            last_error_message(),
+            "internal error caught at the c boundary"
+        );
+        assert_eq!(call(|| object.get().map(drop)), KEYPROV_POISONED);
+    }
+
+    #[test]
+    fn a_failure_inside_update_leaves_the_object_usable() {
+        let mut object = Object::new(5u32);
+        let result = call(|| object.update(|_| Err(Error::Failed.into())));
+        assert_eq!(result, u32::from(Error::Failed.code()));
+        assert_eq!(object.get().copied().unwrap(), 5);
+    }
+
+    #[test]
+    fn buffer_reports_the_size_before_refusing() {
+        let mut out = [0u8; 2];
+        let mut needed = 0usize;
+        let buffer = Buffer::new(out.as_mut_ptr(), out.len(), &mut needed);
+        // SAFETY: `out` and `needed` are live locals of the stated sizes.
+        let result = call(|| unsafe { buffer.write(b"abc") });
+        assert_eq!((result, needed, out), (KEYPROV_BUFFER_TOO_SMALL, 3, [0, 0]));
+    }
 }

@@ -8,6 +8,7 @@ use core::ffi::c_char;
 use core::mem::{align_of, offset_of, size_of};
 
 use super::boundary::{self, Failure};
+use super::keyid::keyprov_key_id_info;
 use super::result::keyprov_result;
 use crate::Error;
 
@@ -25,11 +26,19 @@ pub struct keyprov_layout {
 
 /// Size and alignment of the type a field accessor returns.
 fn field<S, F>(_accessor: fn(&S) -> &F, offset: usize) -> keyprov_layout {
-    keyprov_layout { size: size_of::<F>(), align: align_of::<F>(), offset }
+    keyprov_layout {
+        size: size_of::<F>(),
+        align: align_of::<F>(),
+        offset,
+    }
 }
 
 fn whole<S>() -> keyprov_layout {
-    keyprov_layout { size: size_of::<S>(), align: align_of::<S>(), offset: 0 }
+    keyprov_layout {
+        size: size_of::<S>(),
+        align: align_of::<S>(),
+        offset: 0,
+    }
 }
 
 /// Lists each public struct and its fields; the C side asks for every one it knows.
@@ -52,6 +61,10 @@ macro_rules! layouts {
 fn lookup(name: &str) -> Option<keyprov_layout> {
     layouts! { name;
         keyprov_layout { size, align, offset }
+        keyprov_key_id_info {
+            version, form, epoch, counter, device_type, value_source, agent_len, value_len,
+            agent, value
+        }
     }
 }
 
@@ -86,7 +99,10 @@ mod tests {
         let word = size_of::<usize>();
         assert_eq!(lookup("keyprov_layout").unwrap().size, 3 * word);
         let offset = lookup("keyprov_layout.offset").unwrap();
-        assert_eq!((offset.size, offset.align, offset.offset), (word, word, 2 * word));
+        assert_eq!(
+            (offset.size, offset.align, offset.offset),
+            (word, word, 2 * word)
+        );
         assert!(lookup("keyprov_layout.nothing").is_none());
     }
 }

@@ -7,15 +7,22 @@
 //! This is the only module of the crate that uses `unsafe`: every block turns a pointer from C
 //! into a Rust reference or back, and says why that is sound in a `// SAFETY:` line.
 
-#![allow(unsafe_code, reason = "the C ABI must read and write through pointers from C")]
+#![allow(
+    unsafe_code,
+    reason = "the C ABI must read and write through pointers from C"
+)]
 #![allow(
     clippy::missing_safety_doc,
     reason = "the pointer contract of every exported function is stated once in the README"
 )]
-#![allow(non_camel_case_types, reason = "C type names are spelled as in the header")]
+#![allow(
+    non_camel_case_types,
+    reason = "C type names are spelled as in the header"
+)]
 
 mod boundary;
 
+pub mod keyid;
 pub mod layout;
 pub mod result;
 pub mod version;

@@ -15,7 +15,10 @@ use crate::Error;
 /// Codes are grouped by hundreds: 100-199 input out of its limits, 200-299 bytes that do not
 /// decode, 300-399 the protocol refused, 400-499 API misuse, 500-599 SIP Digest, 900-999 the C
 /// ABI itself. Numbers never change between releases.
-#[allow(non_camel_case_types, reason = "C naming: the type is spelled this way in the header")]
+#[allow(
+    non_camel_case_types,
+    reason = "C naming: the type is spelled this way in the header"
+)]
 pub type keyprov_result = u32;
 
 /// The call succeeded.
@@ -231,19 +234,77 @@ mod tests {
     /// One sample of every `Error` variant, with the constant the header gives its code.
     fn samples() -> Vec<(Error, keyprov_result)> {
         vec![
-            (Error::TooShort { field: "f", min: 1, actual: 0 }, KEYPROV_TOO_SHORT),
-            (Error::TooLong { field: "f", max: 1, actual: 2 }, KEYPROV_TOO_LONG),
-            (Error::WrongLength { field: "f", expected: 1, actual: 2 }, KEYPROV_WRONG_LENGTH),
-            (Error::OutOfRange { field: "f", min: 0, max: 1 }, KEYPROV_OUT_OF_RANGE),
-            (Error::InvalidValue { field: "f", reason: "r" }, KEYPROV_INVALID_VALUE),
-            (Error::NotCanonical { field: "f", reason: "r" }, KEYPROV_NOT_CANONICAL),
+            (
+                Error::TooShort {
+                    field: "f",
+                    min: 1,
+                    actual: 0,
+                },
+                KEYPROV_TOO_SHORT,
+            ),
+            (
+                Error::TooLong {
+                    field: "f",
+                    max: 1,
+                    actual: 2,
+                },
+                KEYPROV_TOO_LONG,
+            ),
+            (
+                Error::WrongLength {
+                    field: "f",
+                    expected: 1,
+                    actual: 2,
+                },
+                KEYPROV_WRONG_LENGTH,
+            ),
+            (
+                Error::OutOfRange {
+                    field: "f",
+                    min: 0,
+                    max: 1,
+                },
+                KEYPROV_OUT_OF_RANGE,
+            ),
+            (
+                Error::InvalidValue {
+                    field: "f",
+                    reason: "r",
+                },
+                KEYPROV_INVALID_VALUE,
+            ),
+            (
+                Error::NotCanonical {
+                    field: "f",
+                    reason: "r",
+                },
+                KEYPROV_NOT_CANONICAL,
+            ),
             (Error::Ipv6ZoneIdentifier, KEYPROV_IPV6_ZONE_IDENTIFIER),
             (Error::CounterExhausted, KEYPROV_COUNTER_EXHAUSTED),
             (Error::ReseedRequired, KEYPROV_RESEED_REQUIRED),
             (Error::Truncated { what: "w" }, KEYPROV_TRUNCATED),
-            (Error::TrailingBytes { what: "w", count: 1 }, KEYPROV_TRAILING_BYTES),
-            (Error::UnsupportedVersion { what: "w", version: 9 }, KEYPROV_UNSUPPORTED_VERSION),
-            (Error::UnknownType { what: "w", value: 9 }, KEYPROV_UNKNOWN_TYPE),
+            (
+                Error::TrailingBytes {
+                    what: "w",
+                    count: 1,
+                },
+                KEYPROV_TRAILING_BYTES,
+            ),
+            (
+                Error::UnsupportedVersion {
+                    what: "w",
+                    version: 9,
+                },
+                KEYPROV_UNSUPPORTED_VERSION,
+            ),
+            (
+                Error::UnknownType {
+                    what: "w",
+                    value: 9,
+                },
+                KEYPROV_UNKNOWN_TYPE,
+            ),
             (Error::UnknownKeyId, KEYPROV_UNKNOWN_KEY_ID),
             (Error::Superseded, KEYPROV_SUPERSEDED),
             (Error::Revoked, KEYPROV_REVOKED),
@@ -254,19 +315,43 @@ mod tests {
             (Error::UntrustedAgent, KEYPROV_UNTRUSTED_AGENT),
             (Error::LockedOut, KEYPROV_LOCKED_OUT),
             (Error::NotAuthorized, KEYPROV_NOT_AUTHORIZED),
-            (Error::MismatchedAnswer { field: "f" }, KEYPROV_MISMATCHED_ANSWER),
+            (
+                Error::MismatchedAnswer { field: "f" },
+                KEYPROV_MISMATCHED_ANSWER,
+            ),
             (Error::CounterRollback, KEYPROV_COUNTER_ROLLBACK),
             (Error::PeerRefused { code: 1 }, KEYPROV_PEER_REFUSED),
-            (Error::UnexpectedMessage { state: "s" }, KEYPROV_UNEXPECTED_MESSAGE),
-            (Error::InvalidState { call: "c", state: "s" }, KEYPROV_INVALID_STATE),
+            (
+                Error::UnexpectedMessage { state: "s" },
+                KEYPROV_UNEXPECTED_MESSAGE,
+            ),
+            (
+                Error::InvalidState {
+                    call: "c",
+                    state: "s",
+                },
+                KEYPROV_INVALID_STATE,
+            ),
             (Error::Failed, KEYPROV_FAILED),
             (Error::UnknownHandle, KEYPROV_UNKNOWN_HANDLE),
-            (Error::BufferTooSmall { needed: 1 }, KEYPROV_BUFFER_TOO_SMALL),
+            (
+                Error::BufferTooSmall { needed: 1 },
+                KEYPROV_BUFFER_TOO_SMALL,
+            ),
             (Error::NoAddress, KEYPROV_NO_ADDRESS),
-            (Error::DigestDuplicateParameter { name: "n" }, KEYPROV_DIGEST_DUPLICATE_PARAMETER),
-            (Error::DigestMissingParameter { name: "n" }, KEYPROV_DIGEST_MISSING_PARAMETER),
+            (
+                Error::DigestDuplicateParameter { name: "n" },
+                KEYPROV_DIGEST_DUPLICATE_PARAMETER,
+            ),
+            (
+                Error::DigestMissingParameter { name: "n" },
+                KEYPROV_DIGEST_MISSING_PARAMETER,
+            ),
             (Error::DigestSyntax { reason: "r" }, KEYPROV_DIGEST_SYNTAX),
-            (Error::DigestNoSupportedChallenge, KEYPROV_DIGEST_NO_SUPPORTED_CHALLENGE),
+            (
+                Error::DigestNoSupportedChallenge,
+                KEYPROV_DIGEST_NO_SUPPORTED_CHALLENGE,
+            ),
             (Error::DigestStaleLoop, KEYPROV_DIGEST_STALE_LOOP),
         ]
     }
@@ -276,7 +361,10 @@ mod tests {
         for (error, constant) in samples() {
             assert_eq!(from_error(&error), constant, "{error:?}");
             assert_ne!(describe(constant), "unknown result code", "{error:?}");
-            assert_eq!(keyprov_result_group(constant), u32::from(error.code() / 100));
+            assert_eq!(
+                keyprov_result_group(constant),
+                u32::from(error.code() / 100)
+            );
         }
     }
 

@@ -26,11 +26,26 @@ mod tests {
 
     #[test]
     fn header_constants_follow_the_crate_version() {
-        let parts: Vec<u32> =
-            env!("CARGO_PKG_VERSION").split('.').map(|p| p.parse().unwrap()).collect();
-        assert_eq!(parts, [KEYPROV_VERSION_MAJOR, KEYPROV_VERSION_MINOR, KEYPROV_VERSION_PATCH]);
-        let define = format!("#define KEYPROV_VERSION_STRING \"{}\"", env!("CARGO_PKG_VERSION"));
-        assert!(include_str!("../../cbindgen.toml").contains(&define), "update cbindgen.toml");
+        let parts: Vec<u32> = env!("CARGO_PKG_VERSION")
+            .split('.')
+            .map(|p| p.parse().unwrap())
+            .collect();
+        assert_eq!(
+            parts,
+            [
+                KEYPROV_VERSION_MAJOR,
+                KEYPROV_VERSION_MINOR,
+                KEYPROV_VERSION_PATCH
+            ]
+        );
+        let define = format!(
+            "#define KEYPROV_VERSION_STRING \"{}\"",
+            env!("CARGO_PKG_VERSION")
+        );
+        assert!(
+            include_str!("../../cbindgen.toml").contains(&define),
+            "update cbindgen.toml"
+        );
     }
 
     #[test]
