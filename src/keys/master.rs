@@ -8,7 +8,8 @@ use super::schedule::MasterKeySchedule;
 use super::{check_len, labels, length_prefix};
 use crate::Error;
 use crate::drbg::{self, HmacDrbg};
-use crate::secret::{KEY_LEN, MasterKey};
+use crate::keyid::KeyId;
+use crate::secret::{DeviceSecretKey, KEY_LEN, MasterKey};
 
 /// Fewest bytes a master key seed may have: the 256-bit security strength.
 pub const MASTER_SEED_MIN_LEN: usize = drbg::MIN_ENTROPY_LEN;
@@ -109,6 +110,11 @@ impl MasterKeyring {
             None if self.retired.contains(&epoch) => Err(Error::Expired),
             None => Err(Error::UnknownKeyId),
         }
+    }
+
+    /// The device secret key of `key_id`, from the schedule of the key identifier's epoch.
+    pub fn device_key(&self, key_id: &KeyId) -> Result<DeviceSecretKey, Error> {
+        self.schedule(key_id.epoch())?.device_key_for(key_id)
     }
 
     /// The live epochs, oldest first.

@@ -7,6 +7,7 @@ use zeroize::{Zeroize, ZeroizeOnDrop, Zeroizing};
 use super::hmac::{HmacKey, TAG_LEN, verify_tag};
 use super::{DEVICE_KEY_DOMAIN, check_len, derive, labels};
 use crate::Error;
+use crate::keyid::{self, KeyId};
 use crate::secret::{
     AuthenticationKey, DIGEST_PASSWORD_LEN, DeviceSecretKey, DigestPassword, MasterKey, Pin,
     PinSigningKey, ServiceKey, SessionKey,
@@ -59,6 +60,19 @@ impl MasterKeySchedule {
         check_len("key identifier", key_id, 1, KEY_ID_MAX_LEN)?;
         let key = self.device_keys.mac_parts(&[&[DEVICE_KEY_DOMAIN], key_id]);
         Ok(DeviceSecretKey::from_array(key))
+    }
+
+    /// The device secret key of `key_id`, which must carry this schedule's epoch.
+    pub fn device_key_for(&self, key_id: &KeyId) -> Result<DeviceSecretKey, Error> {
+        if key_id.epoch() != self.epoch {
+            return Err(Error::InvalidValue {
+                field: "key id epoch",
+                reason: "not the epoch of this master key",
+            });
+        }
+        let mut encoding = [0u8; keyid::MAX_LEN];
+        let len = key_id.write_to(&mut encoding)?;
+        self.device_key(&encoding[..len])
     }
 }
 
@@ -239,4 +253,220 @@ pub struct SessionKeys {
     pub device_to_registrar: SessionKey,
     /// Protects messages the registrar sends to the device.
     pub registrar_to_device: SessionKey,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::keyid::{AgentId, DeviceId};
+    use crate::keys::sha256::counter::count;
+
+    fn schedule(epoch: u16) -> MasterKeySchedule {
+        MasterKeySchedule::new(&MasterKey::from_bytes(&[0x11; 32], epoch).unwrap())
+    }
+
+    fn service_key() -> ServiceKey {
+        let device = schedule(1).device_key(b"key id").unwrap();
+        device
+            .authentication_key()
+            .service_key(b"sip.example.com")
+            .unwrap()
+    }
+
+    #[test]
+    fn device_key_costs_two_compressions_up_to_54_bytes() {
+        let schedule = schedule(1);
+        for len in [1, 20, KEY_ID_FAST_MAX_LEN] {
+            let (_, n) = count(|| schedule.device_key(&[7; 64][..len]).unwrap());
+            assert_eq!(n, 2, "key id of {len} bytes");
+        }
+        let (_, n) = count(|| schedule.device_key(&[7; 55]).unwrap());
+        assert_eq!(n, 3);
+    }
+
+    #[test]
+    fn registrar_cache_is_64_bytes_and_mac_of_200_bytes_costs_five() {
+        assert_eq!(core::mem::size_of::<ServiceMacKey>(), 64);
+        let mac_key = service_key().mac_key();
+        let (tag, n) = count(|| mac_key.mac(&[0xab; 200]));
+        assert_eq!(n, 5);
+        assert_eq!(mac_key.verify(&[0xab; 200], &tag), Ok(()));
+        assert_eq!(mac_key.verify(&[0xab; 199], &tag), Err(Error::WrongProof));
+        let cached = ServiceMacKey::from_secret_state(&mac_key.expose_secret_state()[..]).unwrap();
+        assert_eq!(cached.mac(b"t"), mac_key.mac(b"t"));
+    }
+
+    #[test]
+    fn limits_name_the_field() {
+        let schedule = schedule(1);
+        let err = schedule.device_key(b"").unwrap_err();
+        assert_eq!(
+            err,
+            Error::TooShort {
+                field: "key identifier",
+                min: 1,
+                actual: 0
+            }
+        );
+        let err = schedule.device_key(&[0; KEY_ID_MAX_LEN + 1]).unwrap_err();
+        assert_eq!(
+            err,
+            Error::TooLong {
+                field: "key identifier",
+                max: 1024,
+                actual: 1025
+            }
+        );
+        let auth = schedule.device_key(b"k").unwrap().authentication_key();
+        let err = auth
+            .service_key(&[b's'; SERVICE_ID_MAX_LEN + 1])
+            .unwrap_err();
+        assert!(matches!(
+            err,
+            Error::TooLong {
+                field: "service identifier",
+                max: 1024,
+                ..
+            }
+        ));
+        assert!(auth.service_key(&[b's'; SERVICE_ID_MAX_LEN]).is_ok());
+    }
+
+    #[test]
+    fn session_nonce_limits() {
+        let service = service_key();
+        let mut context = SessionContext {
+            key_id: b"key id",
+            service_id: b"sip.example.com",
+            device_nonce: &[1; 15],
+            registrar_nonce: &[2; 16],
+        };
+        let err = service.session_keys(&context).unwrap_err();
+        assert_eq!(
+            err,
+            Error::TooShort {
+                field: "device nonce",
+                min: 16,
+                actual: 15
+            }
+        );
+        context.device_nonce = &[1; 16];
+        context.registrar_nonce = &[2; 1025];
+        let err = service.session_keys(&context).unwrap_err();
+        assert_eq!(
+            err,
+            Error::TooLong {
+                field: "registrar nonce",
+                max: 1024,
+                actual: 1025
+            }
+        );
+        context.registrar_nonce = &[2; 16];
+        let keys = service.session_keys(&context).unwrap();
+        assert_ne!(
+            keys.device_to_registrar.expose_secret(),
+            keys.registrar_to_device.expose_secret()
+        );
+    }
+
+    #[test]
+    fn session_keys_depend_on_every_field() {
+        let service = service_key();
+        let base = SessionContext {
+            key_id: b"key id",
+            service_id: b"svc",
+            device_nonce: &[1; 16],
+            registrar_nonce: &[2; 16],
+        };
+        let reference = service.session_keys(&base).unwrap().device_to_registrar;
+        let variants = [
+            SessionContext {
+                key_id: b"key id2",
+                ..base
+            },
+            SessionContext {
+                service_id: b"svd",
+                ..base
+            },
+            SessionContext {
+                device_nonce: &[1; 17],
+                ..base
+            },
+            SessionContext {
+                registrar_nonce: &[3; 16],
+                ..base
+            },
+        ];
+        for variant in &variants {
+            assert_ne!(
+                service.session_keys(variant).unwrap().device_to_registrar,
+                reference
+            );
+        }
+    }
+
+    #[test]
+    fn digest_password_uses_only_the_alphabet() {
+        let password = service_key().digest_password();
+        let text = password.expose_secret_password();
+        assert_eq!(text.len(), DIGEST_PASSWORD_LEN);
+        assert!(
+            text.bytes().all(|c| DIGEST_PASSWORD_ALPHABET.contains(&c)),
+            "{text}"
+        );
+        assert_eq!(format!("{password:?}"), "DigestPassword([redacted])");
+        for index in 0..32u8 {
+            assert_eq!(
+                alphabet_char(index),
+                DIGEST_PASSWORD_ALPHABET[usize::from(index)]
+            );
+        }
+    }
+
+    #[test]
+    fn five_bit_groups_cover_the_first_160_bits() {
+        let mut bytes = [0u8; TAG_LEN];
+        bytes[..5].copy_from_slice(&[
+            0b0000_1000,
+            0b1000_0110,
+            0b0100_0010,
+            0b1001_1000,
+            0b1110_1000,
+        ]);
+        let groups: Vec<u8> = (0..8).map(|i| five_bits(&bytes, i)).collect();
+        assert_eq!(groups, [1, 2, 3, 4, 5, 6, 7, 8]);
+        bytes[19] = 0x1f;
+        assert_eq!(five_bits(&bytes, 31), 0x1f);
+    }
+
+    #[test]
+    fn pin_signature_binds_the_pin() {
+        let device = schedule(1).device_key(b"key id").unwrap();
+        let key = device.pin_signing_key(&Pin::new("0042").unwrap());
+        let signature = key.sign(b"message");
+        assert_eq!(key.verify(b"message", &signature), Ok(()));
+        let other = device.pin_signing_key(&Pin::new("00042").unwrap());
+        assert_eq!(other.verify(b"message", &signature), Err(Error::WrongProof));
+        assert!(matches!(
+            key.verify(b"message", &[0; 31]),
+            Err(Error::WrongLength { .. })
+        ));
+    }
+
+    #[test]
+    fn key_id_convenience_checks_the_epoch() {
+        let agent = AgentId::new("agent-1").unwrap();
+        let device = DeviceId::extension("4711").unwrap();
+        let key_id = KeyId::structured(3, agent, device, 1);
+        let by_bytes = schedule(3).device_key(&key_id.to_bytes()).unwrap();
+        assert_eq!(schedule(3).device_key_for(&key_id).unwrap(), by_bytes);
+        let err = schedule(4).device_key_for(&key_id).unwrap_err();
+        assert!(matches!(
+            err,
+            Error::InvalidValue {
+                field: "key id epoch",
+                ..
+            }
+        ));
+    }
 }
