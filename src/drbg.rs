@@ -11,10 +11,10 @@
 //!
 //! | input | limit |
 //! |---|---|
-//! | entropy input | [`MIN_ENTROPY_LEN`] (the 256-bit security strength) to [`MAX_INPUT_LEN`] bytes |
+//! | entropy input | [`MIN_ENTROPY_LEN`] (the security strength) to [`MAX_INPUT_LEN`] bytes |
 //! | nonce, personalization string, additional input | at most [`MAX_INPUT_LEN`] bytes |
 //! | one request | at most [`MAX_REQUEST_LEN`] bytes (2^19 bits, the SP 800-90A maximum) |
-//! | requests between reseeds | [`DEFAULT_RESEED_INTERVAL`], settable up to [`MAX_RESEED_INTERVAL`] |
+//! | requests between reseeds | [`DEFAULT_RESEED_INTERVAL`], at most [`MAX_RESEED_INTERVAL`] |
 //!
 //! The nonce may be empty when the entropy input carries the nonce's entropy too (SP 800-90A
 //! section 8.6.7); [`crate::secret::MasterKey`] generation relies on this.
