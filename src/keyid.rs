@@ -13,6 +13,21 @@
 //! by the unpadded base64url of the binary encoding; the text is usable unchanged as a SIP
 //! Digest username and as the user part of a SIP URI. Decoders accept only canonical input and
 //! never repair it. The layouts are specified in `docs/protocol.md` section 3.
+//!
+//! ```
+//! use keyprov::{AgentId, DeviceId, KeyId};
+//!
+//! let agent: AgentId = "pbx-east".parse()?;
+//! let phone: DeviceId = "mac:00:1A:2b:3c:4D:5e".parse()?;
+//! assert_eq!(phone.to_string(), "mac:00-1a-2b-3c-4d-5e");
+//!
+//! let key_id = KeyId::structured(1, agent, phone, 0);
+//! assert_eq!(key_id.encoded_len(), 25);
+//! assert_eq!(key_id.to_string(), "kp1AQEAAQhwYngtZWFzdAYGABorPE1eAAAAAA");
+//! assert_eq!("kp1AQEAAQhwYngtZWFzdAYGABorPE1eAAAAAA".parse::<KeyId>()?, key_id);
+//! assert_eq!(key_id.successor()?.counter(), Some(1));
+//! # Ok::<(), keyprov::Error>(())
+//! ```
 
 use alloc::vec::Vec;
 use core::fmt;

@@ -191,3 +191,64 @@ impl<'a> Reader<'a> {
 
 const _: () =
     assert!(HEADER_LEN + AgentId::MAX_LEN + 2 + super::MAX_DEVICE_VALUE_LEN + 4 == MAX_LEN);
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// `01 01 0001 03 "kga" 06 06 001a2b3c4d5e 00000007`, laid out by hand from the spec.
+    const MAC_KEY_ID: [u8; 20] = [
+        1, 1, 0, 1, 3, b'k', b'g', b'a', 6, 6, 0x00, 0x1a, 0x2b, 0x3c, 0x4d, 0x5e, 0, 0, 0, 7,
+    ];
+
+    fn mac_key_id() -> KeyId {
+        let device = DeviceId::mac([0x00, 0x1a, 0x2b, 0x3c, 0x4d, 0x5e]);
+        KeyId::structured(1, AgentId::new("kga").unwrap(), device, 7)
+    }
+
+    #[test]
+    fn layout_matches_the_specification() {
+        let mut out = [0u8; MAX_LEN];
+        assert_eq!(mac_key_id().write_to(&mut out), Ok(MAC_KEY_ID.len()));
+        assert_eq!(out[..MAC_KEY_ID.len()], MAC_KEY_ID);
+        assert_eq!(KeyId::from_bytes(&MAC_KEY_ID), Ok(mac_key_id()));
+    }
+
+    #[test]
+    fn every_prefix_is_truncated() {
+        for len in 0..MAC_KEY_ID.len() {
+            let error = KeyId::from_bytes(&MAC_KEY_ID[..len]).unwrap_err();
+            assert!(matches!(error, Error::Truncated { .. }), "{len}: {error}");
+        }
+    }
+
+    #[test]
+    fn first_failing_field_is_reported() {
+        let mut longer = MAC_KEY_ID.to_vec();
+        longer.extend_from_slice(&[0, 0]);
+        let trailing = Error::TrailingBytes {
+            what: "key id",
+            count: 2,
+        };
+        assert_eq!(KeyId::from_bytes(&longer), Err(trailing));
+        // An unknown device type and trailing bytes: the device type comes first.
+        longer[8] = 9;
+        let unknown = Error::UnknownType {
+            what: "device identifier",
+            value: 9,
+        };
+        assert_eq!(KeyId::from_bytes(&longer), Err(unknown));
+    }
+
+    #[test]
+    fn length_byte_is_bounded_before_reading() {
+        let mut bytes = MAC_KEY_ID;
+        bytes[4] = 200;
+        let expected = Error::TooLong {
+            field: "agent identifier",
+            max: 32,
+            actual: 200,
+        };
+        assert_eq!(KeyId::from_bytes(&bytes), Err(expected));
+    }
+}

@@ -230,29 +230,24 @@ impl DeviceId {
     }
 }
 
+/// Folds the ASCII letters of a serial number or login to its canonical case; the result is
+/// checked afterwards by [`DeviceId::from_canonical`].
 fn fold_case(
     text: &str,
     kind: DeviceIdType,
     fold: fn(&u8) -> u8,
 ) -> Result<ShortBytes<MAX_VALUE_LEN>, Error> {
-    let (_, max) = kind.value_len_bounds();
+    let too_long = Error::TooLong {
+        field: kind.field(),
+        max: MAX_VALUE_LEN,
+        actual: text.len(),
+    };
     let mut folded = [0u8; MAX_VALUE_LEN];
-    let bytes = text.as_bytes();
-    if bytes.len() > max {
-        return Err(Error::TooLong {
-            field: kind.field(),
-            max,
-            actual: bytes.len(),
-        });
-    }
-    for (out, byte) in folded.iter_mut().zip(bytes) {
+    let slot = folded.get_mut(..text.len()).ok_or(too_long)?;
+    for (out, byte) in slot.iter_mut().zip(text.as_bytes()) {
         *out = fold(byte);
     }
-    ShortBytes::new(&folded[..bytes.len()]).ok_or(Error::TooLong {
-        field: kind.field(),
-        max,
-        actual: bytes.len(),
-    })
+    ShortBytes::new(slot).ok_or(too_long)
 }
 
 fn check_value(kind: DeviceIdType, value: &[u8]) -> Result<(), Error> {
@@ -378,5 +373,115 @@ impl DeviceId {
 impl fmt::Debug for DeviceId {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "DeviceId({self})")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use alloc::string::ToString;
+
+    use super::*;
+
+    #[test]
+    fn errors_name_the_field() {
+        let cases = [
+            ("ext:12a", "extension"),
+            ("sn:A_B", "serial number"),
+            ("user:a b", "user login"),
+            ("ipv4:1.2.3", "ipv4 address"),
+            ("ipv6:1::2::3", "ipv6 address"),
+            ("mac:00:11:22", "mac address"),
+        ];
+        for (text, field) in cases {
+            let error = DeviceId::from_str(text).unwrap_err();
+            assert!(error.to_string().contains(field), "{text}: {error}");
+        }
+    }
+
+    #[test]
+    fn extension_keeps_leading_zeros() {
+        let with_zero = DeviceId::extension("0123").unwrap();
+        assert_eq!(with_zero.value_bytes(), b"0123");
+        assert_ne!(with_zero, DeviceId::extension("123").unwrap());
+        assert_eq!(with_zero.to_string(), "ext:0123");
+    }
+
+    #[test]
+    fn case_is_folded_from_text_and_refused_in_binary() {
+        assert_eq!(
+            DeviceId::serial_number("ab-1").unwrap().to_string(),
+            "sn:AB-1"
+        );
+        assert_eq!(
+            DeviceId::user_login("Bob.X").unwrap().to_string(),
+            "user:bob.x"
+        );
+        let serial = DeviceId::from_canonical(DeviceIdType::SerialNumber, b"ab-1");
+        let reason = "lowercase letter";
+        assert_eq!(
+            serial,
+            Err(Error::NotCanonical {
+                field: "serial number",
+                reason
+            })
+        );
+        let login = DeviceId::from_canonical(DeviceIdType::UserLogin, b"Bob");
+        let reason = "uppercase letter";
+        assert_eq!(
+            login,
+            Err(Error::NotCanonical {
+                field: "user login",
+                reason
+            })
+        );
+    }
+
+    #[test]
+    fn fixed_values_need_their_exact_length() {
+        let short = DeviceId::from_canonical(DeviceIdType::Mac, &[0; 5]);
+        let expected = Error::WrongLength {
+            field: "mac address",
+            expected: 6,
+            actual: 5,
+        };
+        assert_eq!(short, Err(expected));
+        assert!(DeviceId::from_canonical(DeviceIdType::Ipv6, &[0; 15]).is_err());
+        assert!(DeviceId::from_canonical(DeviceIdType::Ipv4, &[0; 4]).is_ok());
+    }
+
+    #[test]
+    fn type_prefix_is_exact() {
+        for text in [
+            "MAC:00-11-22-33-44-55",
+            "mac 00-11-22-33-44-55",
+            "phone:1",
+            ":1",
+            "",
+        ] {
+            let error = DeviceId::from_str(text).unwrap_err();
+            assert!(matches!(
+                error,
+                Error::InvalidValue {
+                    field: "device identifier",
+                    ..
+                }
+            ));
+        }
+    }
+
+    #[test]
+    fn typed_accessors_answer_only_for_their_type() {
+        let mac = DeviceId::mac([1, 2, 3, 4, 5, 6]);
+        assert_eq!(mac.as_mac(), Some([1, 2, 3, 4, 5, 6]));
+        assert_eq!(mac.as_ipv4(), None);
+        let v4 = DeviceId::parse_ipv4("192.0.2.1").unwrap();
+        assert_eq!(v4.as_ipv4(), Some(Ipv4Addr::new(192, 0, 2, 1)));
+        assert_eq!(v4.as_ipv6(), None);
+        assert_eq!(
+            DeviceIdType::ALL.map(|t| DeviceIdType::from_code(t.code())),
+            DeviceIdType::ALL.map(Some)
+        );
+        assert_eq!(DeviceIdType::from_code(0), None);
+        assert_eq!(DeviceIdType::from_code(7), None);
     }
 }

@@ -75,3 +75,49 @@ impl fmt::Display for KeyId {
         f.write_str(self.write_text_to(&mut buffer).map_err(|_| fmt::Error)?)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{AgentId, DeviceId};
+
+    fn sample() -> KeyId {
+        let agent = AgentId::new("kga").unwrap();
+        KeyId::structured(1, agent, DeviceId::extension("0123").unwrap(), 7)
+    }
+
+    #[test]
+    fn text_is_prefix_and_unpadded_base64url() {
+        // 01 01 0001 03 6b6761 01 04 30313233 00000007, its base64url from Python's base64.
+        let mut out = [0u8; MAX_TEXT_LEN];
+        let text = sample().write_text_to(&mut out).unwrap();
+        assert_eq!(text, "kp1AQEAAQNrZ2EBBDAxMjMAAAAH");
+    }
+
+    #[test]
+    fn short_buffer_is_refused() {
+        let needed = sample().text_len();
+        let mut out = [0u8; 8];
+        assert_eq!(
+            sample().write_text_to(&mut out),
+            Err(Error::BufferTooSmall { needed })
+        );
+    }
+
+    #[test]
+    fn only_the_exact_prefix_is_accepted() {
+        let reason = "does not start with kp1";
+        for text in [
+            "KP1AQEAAQNrZ2EBBDAxMjMAAAAH",
+            "kp AQEAAQNrZ2EBBDAxMjMAAAAH",
+            "",
+        ] {
+            let expected = Err(Error::InvalidValue {
+                field: FIELD,
+                reason,
+            });
+            assert_eq!(KeyId::from_str(text), expected, "{text}");
+        }
+        assert_eq!(KeyId::from_str("kp1AQEAAQNrZ2EBBDAxMjMAAAAH"), Ok(sample()));
+    }
+}
