@@ -1,0 +1,107 @@
+//! Reads criterion's estimates back after a run and reports each bench as a multiple of its
+//! bound: the ratios in docs/performance.md come from here.
+//!
+//! Criterion keeps its results in `<criterion home>/<group>/<bench>/new/estimates.json`; only
+//! files written during this run count, so a filtered or `--test` run reports "not measured"
+//! instead of an old figure.
+
+use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
+use std::time::SystemTime;
+
+/// One line of the summary: `subject` costs `ratio` times `times` x `baseline`, against `bound`.
+pub struct Ratio {
+    /// What is measured, as `group/bench`.
+    pub subject: &'static str,
+    /// What it is compared with, as `group/bench`.
+    pub baseline: &'static str,
+    /// How many baselines make the work the subject is compared with (2 for two compressions).
+    pub times: f64,
+    /// How many baselines the bound allows (`None`: a plain comparison, no bound).
+    pub bound: Option<f64>,
+}
+
+/// Where criterion writes, found the way criterion itself finds it.
+pub fn criterion_home() -> PathBuf {
+    if let Some(home) = std::env::var_os("CRITERION_HOME") {
+        return PathBuf::from(home);
+    }
+    let target = std::env::var_os("CARGO_TARGET_DIR").map_or_else(
+        || Path::new(env!("CARGO_MANIFEST_DIR")).join("target"),
+        PathBuf::from,
+    );
+    target.join("criterion")
+}
+
+/// The median time in nanoseconds of `group/bench`, if it was measured since `since`.
+pub fn median_ns(id: &str, since: SystemTime) -> Option<f64> {
+    let path = criterion_home().join(id).join("new").join("estimates.json");
+    let modified = std::fs::metadata(&path).and_then(|m| m.modified()).ok()?;
+    if modified < since {
+        return None;
+    }
+    let json = std::fs::read_to_string(&path).ok()?;
+    point_estimate(&json, "median")
+}
+
+/// The `point_estimate` of one statistic in criterion's estimates.json.
+fn point_estimate(json: &str, statistic: &str) -> Option<f64> {
+    let section = &json[json.find(&format!("\"{statistic}\""))?..];
+    let value = &section[section.find("\"point_estimate\":")? + "\"point_estimate\":".len()..];
+    let end = value.find([',', '}'])?;
+    value[..end].trim().parse().ok()
+}
+
+/// Prints the ratios and writes them to `<criterion home>/<file>` as a markdown table.
+pub fn report(file: &str, since: SystemTime, ratios: &[Ratio]) {
+    let mut table =
+        String::from("| measured | compared with | median ns | compared ns | ratio | bound |\n");
+    table.push_str("|---|---|---|---|---|---|\n");
+    for ratio in ratios {
+        table.push_str(&line(ratio, since));
+    }
+    println!("\n{table}");
+    let home = criterion_home();
+    if std::fs::create_dir_all(&home).is_ok() {
+        let _ = std::fs::write(home.join(file), &table);
+    }
+}
+
+fn line(ratio: &Ratio, since: SystemTime) -> String {
+    let bound = ratio
+        .bound
+        .map_or_else(|| "-".to_owned(), |b| format!("<= {b:.2}"));
+    let (Some(subject), Some(baseline)) = (
+        median_ns(ratio.subject, since),
+        median_ns(ratio.baseline, since),
+    ) else {
+        return format!(
+            "| {} | {} | not measured | | | {bound} |\n",
+            ratio.subject,
+            name(ratio)
+        );
+    };
+    let baseline = baseline * ratio.times;
+    let value = subject / baseline;
+    let verdict = match ratio.bound {
+        Some(b) if value <= b => " (met)",
+        Some(_) => " (MISSED)",
+        None => "",
+    };
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "| {} | {} | {subject:.1} | {baseline:.1} | {value:.3}{verdict} | {bound} |",
+        ratio.subject,
+        name(ratio)
+    );
+    out
+}
+
+fn name(ratio: &Ratio) -> String {
+    if ratio.times == 1.0 {
+        ratio.baseline.to_owned()
+    } else {
+        format!("{} x {}", ratio.times, ratio.baseline)
+    }
+}
