@@ -1,0 +1,2 @@
+#![no_main]
+keyprov_fuzz::fuzz_check!(wire_key_request);

@@ -1,0 +1,301 @@
+//! Replays every committed fuzz corpus file and saved crash through the fuzz targets' checks.
+//!
+//! The target bodies are the plain functions of `fuzz/src/checks.rs`, included here as they
+//! are, so `cargo test` on stable Rust runs exactly what libFuzzer runs. The seed corpora are
+//! made from valid encodings by `seeds()`; to write them again after a format change:
+//! `cargo test --test fuzz_corpus_replay -- --ignored write_seed_corpora`.
+
+use std::fs;
+use std::path::{Path, PathBuf};
+
+use keyprov::keyid::{AgentId, DeviceId, KeyId, UnstructuredValue, ValueSource};
+use keyprov::wire::{
+    Freshness, KeyRefusal, KeyRequest, KeyResponse, Message, ProvisionRequest, ProvisionResponse,
+    Refusal, RegisterAccept, RegisterChallenge, RegisterDirect, RegisterHello, RegisterProof,
+    SecretBytes, Subject, UserProof,
+};
+
+#[path = "../fuzz/src/checks.rs"]
+mod checks;
+#[path = "../fuzz/src/meter.rs"]
+mod meter;
+
+#[global_allocator]
+static ALLOC: meter::Meter = meter::Meter;
+
+fn fuzz_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("fuzz")
+}
+
+/// The files of `fuzz/<kind>/<target>/`, for every target directory that exists.
+fn files_under(kind: &str) -> Vec<(String, PathBuf)> {
+    let Ok(dirs) = fs::read_dir(fuzz_dir().join(kind)) else {
+        return Vec::new();
+    };
+    let mut out = Vec::new();
+    for dir in dirs.map(|d| d.expect("readable directory").path()) {
+        let target = dir.file_name().unwrap().to_string_lossy().into_owned();
+        for file in fs::read_dir(&dir).expect("target directory readable") {
+            let path = file.expect("readable entry").path();
+            let hidden = path.file_name().unwrap().to_string_lossy().starts_with('.');
+            if path.is_file() && !hidden {
+                out.push((target.clone(), path));
+            }
+        }
+    }
+    out.sort();
+    out
+}
+
+fn replay(kind: &str) -> usize {
+    let files = files_under(kind);
+    for (target, path) in &files {
+        let check = checks::target(target)
+            .unwrap_or_else(|| panic!("{} names no fuzz target", path.display()));
+        let data = fs::read(path).expect("corpus file readable");
+        check(&data);
+    }
+    files.len()
+}
+
+#[test]
+fn the_allocation_meter_is_installed() {
+    assert!(
+        meter::installed(),
+        "checks would pass vacuously without the counting allocator"
+    );
+    let (buffer, usage) = meter::measure(|| vec![0u8; 1 << 20]);
+    assert_eq!(usage.largest, 1 << 20);
+    assert_eq!(usage.retained, 1 << 20);
+    drop(buffer);
+}
+
+#[test]
+fn every_corpus_file_passes_its_target() {
+    let count = replay("corpus");
+    assert!(count >= checks::TARGETS.len(), "only {count} corpus files");
+}
+
+#[test]
+fn every_saved_regression_passes_its_target() {
+    replay("regressions");
+}
+
+#[test]
+fn every_target_has_seeds_and_a_fuzz_binary() {
+    for (name, _) in checks::TARGETS {
+        let seeds = fuzz_dir().join("corpus").join(name);
+        let count = fs::read_dir(&seeds).map_or(0, |d| d.count());
+        assert!(count > 0, "no seed corpus for {name}");
+        let binary = fuzz_dir().join("fuzz_targets").join(format!("{name}.rs"));
+        assert!(binary.is_file(), "no fuzz target file for {name}");
+    }
+}
+
+#[test]
+fn fresh_seeds_pass_their_targets() {
+    for (target, _, data) in seeds() {
+        checks::target(target).expect("seed for a known target")(&data);
+    }
+}
+
+#[test]
+fn a_refused_input_is_not_a_failure() {
+    // A canonical key id with one trailing byte is refused, not repaired, and the check passes.
+    let mut bytes = sample_key_ids()[0].to_bytes();
+    bytes.push(0);
+    assert!(KeyId::from_bytes(&bytes).is_err());
+    checks::keyid_binary(&bytes);
+}
+
+#[test]
+#[ignore = "writes fuzz/corpus; run by hand after a format change"]
+fn write_seed_corpora() {
+    for (target, name, data) in seeds() {
+        let dir = fuzz_dir().join("corpus").join(target);
+        fs::create_dir_all(&dir).unwrap();
+        fs::write(dir.join(name), data).unwrap();
+    }
+}
+
+// ---- seeds: valid encodings made through the public API ----
+
+fn sample_key_ids() -> Vec<KeyId> {
+    let agent = AgentId::new("agent-1").unwrap();
+    let devices = [
+        DeviceId::extension("4711").unwrap(),
+        DeviceId::serial_number("SN-0042-AX").unwrap(),
+        DeviceId::parse_ipv6("2001:db8::17").unwrap(),
+        DeviceId::mac([0x00, 0x1b, 0x21, 0x3c, 0x4d, 0x5e]),
+    ];
+    let mut ids: Vec<KeyId> = devices
+        .into_iter()
+        .enumerate()
+        .map(|(i, device)| KeyId::structured(3, agent, device, i as u32 * 1000))
+        .collect();
+    let value = UnstructuredValue::new(ValueSource::Random, &[0xa5; 16]).unwrap();
+    ids.push(KeyId::unstructured(7, agent, value));
+    ids
+}
+
+fn key_id_seeds() -> Vec<(&'static str, String, Vec<u8>)> {
+    let mut out = Vec::new();
+    for (i, id) in sample_key_ids().iter().enumerate() {
+        out.push(("keyid_binary", format!("seed-{i}"), id.to_bytes()));
+        out.push((
+            "keyid_text",
+            format!("seed-{i}"),
+            id.to_string().into_bytes(),
+        ));
+        if let Some(device) = id.device_id() {
+            out.push((
+                "device_id_text",
+                format!("seed-{i}"),
+                device.to_string().into_bytes(),
+            ));
+        }
+    }
+    let agent = b"agent-1";
+    let mut structured = vec![0, 3, agent.len() as u8];
+    structured.extend_from_slice(agent);
+    structured.extend_from_slice(&[0, 0, 4, b'4', b'7', b'1', b'1', 0, 0, 0, 9]);
+    out.push(("keyid_build", "seed-structured".into(), structured));
+    let mut unstructured = vec![0, 7, agent.len() as u8];
+    unstructured.extend_from_slice(agent);
+    unstructured.extend_from_slice(&[1, 1, 8, 1, 2, 3, 4, 5, 6, 7, 8]);
+    out.push(("keyid_build", "seed-unstructured".into(), unstructured));
+    out
+}
+
+const NONCE: [u8; 32] = [0x11; 32];
+const PROOF: [u8; 32] = [0x22; 32];
+const KEY: [u8; 32] = [0x33; 32];
+
+fn sample_messages(key_id: &[u8]) -> Vec<(&'static str, Message<'_>)> {
+    let user = UserProof {
+        login: b"alice",
+        proof: &PROOF,
+    };
+    vec![
+        (
+            "wire_provision_request",
+            Message::ProvisionRequest(ProvisionRequest {
+                subject: Subject::DeviceId(b"\x01\x044711"),
+                user: Some(user),
+            }),
+        ),
+        (
+            "wire_provision_request",
+            Message::ProvisionRequest(ProvisionRequest {
+                subject: Subject::Anonymous,
+                user: None,
+            }),
+        ),
+        (
+            "wire_provision_response",
+            Message::ProvisionResponse(ProvisionResponse {
+                key_id,
+                counter: 9,
+                not_after: 1_900_000_000,
+                agent_id: b"agent-1",
+                secret_key: SecretBytes(&KEY),
+            }),
+        ),
+        (
+            "wire_register_hello",
+            Message::RegisterHello(RegisterHello {
+                key_id,
+                sequence: 42,
+                device_nonce: &NONCE,
+                login: Some(b"alice"),
+            }),
+        ),
+        (
+            "wire_register_challenge",
+            Message::RegisterChallenge(RegisterChallenge {
+                registrar_nonce: &NONCE,
+            }),
+        ),
+        (
+            "wire_register_proof",
+            Message::RegisterProof(RegisterProof {
+                proof: &PROOF,
+                pin_signature: Some(&PROOF),
+            }),
+        ),
+        (
+            "wire_register_direct",
+            Message::RegisterDirect(RegisterDirect {
+                freshness: Freshness::Time(1_800_000_000),
+                key_id,
+                device_nonce: &NONCE,
+                login: None,
+                proof: &PROOF,
+                pin_signature: None,
+            }),
+        ),
+        (
+            "wire_register_direct",
+            Message::RegisterDirect(RegisterDirect {
+                freshness: Freshness::Sequence(7),
+                key_id,
+                device_nonce: &NONCE,
+                login: Some(b"alice"),
+                proof: &PROOF,
+                pin_signature: Some(&PROOF),
+            }),
+        ),
+        (
+            "wire_register_accept",
+            Message::RegisterAccept(RegisterAccept {
+                registrar_nonce: &NONCE,
+                not_after: 1_900_000_000,
+                registrar_proof: &PROOF,
+            }),
+        ),
+        (
+            "wire_key_request",
+            Message::KeyRequest(KeyRequest {
+                request_id: 5,
+                key_id,
+                service: b"sip.example.com",
+                login: None,
+            }),
+        ),
+        (
+            "wire_key_response",
+            Message::KeyResponse(KeyResponse {
+                request_id: 5,
+                not_after: 1_900_000_000,
+                service_key: SecretBytes(&KEY),
+                pin_key: Some(SecretBytes(&KEY)),
+            }),
+        ),
+        (
+            "wire_key_refusal",
+            Message::KeyRefusal(KeyRefusal {
+                request_id: 5,
+                outcome: 300,
+            }),
+        ),
+        ("wire_refusal", Message::Refusal(Refusal { outcome: 304 })),
+    ]
+}
+
+fn wire_seeds() -> Vec<(&'static str, String, Vec<u8>)> {
+    let key_id = sample_key_ids()[0].to_bytes();
+    let mut out = Vec::new();
+    for (i, (target, message)) in sample_messages(&key_id).into_iter().enumerate() {
+        let bytes = message.to_vec().expect("sample message encodes");
+        out.push((target, format!("seed-{i}"), bytes[2..].to_vec()));
+        out.push(("wire_message", format!("seed-{i}"), bytes));
+    }
+    out
+}
+
+/// Every seed: target, file name, bytes.
+fn seeds() -> Vec<(&'static str, String, Vec<u8>)> {
+    let mut out = key_id_seeds();
+    out.extend(wire_seeds());
+    out
+}
