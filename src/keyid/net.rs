@@ -2,6 +2,9 @@
 //!
 //! These are written here rather than taken from `core::net` so that what is accepted is
 //! exactly what `docs/protocol.md` section 3 says, whatever a future toolchain's parser does.
+//! Today the two agree: `tests/keyid_props.rs` compares acceptance and result with
+//! `core::net` on generated address-like text (both refuse zone identifiers, brackets and
+//! leading zeros in dotted decimal), and the IPv6 writer with `core::net`'s `Display`.
 
 use core::fmt;
 
