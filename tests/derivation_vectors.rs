@@ -3,7 +3,9 @@
 //! This test rebuilds the file from the code and fails if the committed file differs. To
 //! rewrite it after a deliberate change of the key schedule, run
 //! `KEYPROV_WRITE_VECTORS=1 cargo test --test derivation_vectors`, then check the new file with
-//! the independent implementation: `python3 tests/python/check_derivations.py`.
+//! the independent implementation: `python3 tests/python/check_derivations.py`. A property test
+//! also compares the whole schedule, on random inputs up to 1024 bytes, with a second
+//! implementation over the `hmac` crate.
 
 use std::fmt::Write as _;
 
@@ -193,4 +195,76 @@ fn committed_vectors_match_the_code() {
 #[test]
 fn vectors_are_deterministic() {
     assert_eq!(derivations_json(), derivations_json());
+}
+
+/// The key schedule again, written from docs/protocol.md section 4 over the `hmac` crate.
+mod reference {
+    use hmac::{KeyInit, Mac};
+
+    pub(super) fn hmac(key: &[u8], parts: &[&[u8]]) -> [u8; 32] {
+        let mut mac = hmac::Hmac::<sha2::Sha256>::new_from_slice(key).unwrap();
+        for part in parts {
+            mac.update(part);
+        }
+        mac.finalize().into_bytes().into()
+    }
+
+    pub(super) fn derive(key: &[u8], label: &str, fields: &[&[u8]]) -> [u8; 32] {
+        let mut message = Vec::new();
+        for field in std::iter::once(&label.as_bytes()).chain(fields) {
+            message.extend_from_slice(&(field.len() as u16).to_be_bytes());
+            message.extend_from_slice(field);
+        }
+        hmac(key, &[&message])
+    }
+}
+
+fn bytes(min: usize, max: usize) -> impl proptest::strategy::Strategy<Value = Vec<u8>> {
+    proptest::collection::vec(proptest::arbitrary::any::<u8>(), min..=max)
+}
+
+proptest::proptest! {
+    #![proptest_config(proptest::test_runner::Config::with_cases(64))]
+
+    #[test]
+    fn schedule_agrees_with_a_reference_over_the_hmac_crate(
+        master in proptest::array::uniform32(0u8..),
+        key_id in bytes(1, 1024),
+        service_id in bytes(1, 1024),
+        pin in "[0-9]{4,16}",
+        nonces in (bytes(16, 400), bytes(16, 400)),
+        message in bytes(0, 300),
+    ) {
+        use reference::{derive, hmac};
+        let schedule = MasterKeySchedule::new(&MasterKey::from_bytes(&master, 9).unwrap());
+        let device = schedule.device_key(&key_id).unwrap();
+        let kd = derive(&master, "keyprov v1 device key", &[]);
+        let device_ref = hmac(&kd, &[&[1], &key_id]);
+        proptest::prop_assert_eq!(device.expose_secret(), &device_ref);
+
+        let auth_ref = derive(&device_ref, "keyprov v1 authentication key", &[]);
+        let service = device.authentication_key().service_key(&service_id).unwrap();
+        let service_ref = derive(&auth_ref, "keyprov v1 service key", &[&service_id]);
+        proptest::prop_assert_eq!(service.expose_secret(), &service_ref);
+
+        let mac_ref = derive(&service_ref, "keyprov v1 service mac key", &[]);
+        proptest::prop_assert_eq!(service.mac_key().mac(&message), hmac(&mac_ref, &[&message]));
+
+        let pin_key = device.pin_signing_key(&Pin::new(&pin).unwrap());
+        let pin_ref = derive(&device_ref, "keyprov v1 pin signing key", &[pin.as_bytes()]);
+        proptest::prop_assert_eq!(pin_key.sign(&message), hmac(&pin_ref, &[&message]));
+
+        let context = SessionContext {
+            key_id: &key_id,
+            service_id: &service_id,
+            device_nonce: &nonces.0,
+            registrar_nonce: &nonces.1,
+        };
+        let fields: [&[u8]; 4] = [&key_id, &service_id, &nonces.0, &nonces.1];
+        let sessions = service.session_keys(&context).unwrap();
+        let d2r = derive(&service_ref, "keyprov v1 session key device to registrar", &fields);
+        let r2d = derive(&service_ref, "keyprov v1 session key registrar to device", &fields);
+        proptest::prop_assert_eq!(sessions.device_to_registrar.expose_secret(), &d2r);
+        proptest::prop_assert_eq!(sessions.registrar_to_device.expose_secret(), &r2d);
+    }
 }

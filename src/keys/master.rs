@@ -199,4 +199,24 @@ mod tests {
         );
         assert_eq!(ring.epochs().collect::<alloc::vec::Vec<_>>(), [2]);
     }
+
+    #[test]
+    fn keyring_finds_the_schedule_of_the_key_id_epoch() {
+        use crate::keyid::{AgentId, DeviceId};
+        let mut ring = MasterKeyring::new();
+        ring.insert(&MasterKey::from_bytes(&[1; 32], 1).unwrap())
+            .unwrap();
+        ring.insert(&MasterKey::from_bytes(&[2; 32], 2).unwrap())
+            .unwrap();
+        let agent = AgentId::new("agent").unwrap();
+        let old = KeyId::structured(1, agent, DeviceId::extension("100").unwrap(), 7);
+        let by_schedule = ring
+            .schedule(1)
+            .unwrap()
+            .device_key(&old.to_bytes())
+            .unwrap();
+        assert_eq!(ring.device_key(&old).unwrap(), by_schedule);
+        ring.retire(1).unwrap();
+        assert_eq!(ring.device_key(&old).unwrap_err(), Error::Expired);
+    }
 }
