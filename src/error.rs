@@ -331,6 +331,14 @@ impl fmt::Display for Error {
 // report its errors through `rand_core` in no_std builds too.
 impl core::error::Error for Error {}
 
+/// Lets an API that takes any `TryCryptoRng` whose error converts into [`Error`] take
+/// infallible generators too.
+impl From<core::convert::Infallible> for Error {
+    fn from(never: core::convert::Infallible) -> Self {
+        match never {}
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -11,14 +11,14 @@ use alloc::string::String;
 use alloc::vec::Vec;
 
 use base64ct::{Base64UrlUnpadded, Encoding};
-use rand_core::CryptoRng;
+use rand_core::TryCryptoRng;
 use subtle::ConstantTimeEq;
 
 use super::Request;
 use super::algorithm::{self, Algorithm, HashAlgorithm, Qop, ResponseInput};
 use super::header::{AlgorithmParam, AuthenticationInfo, Challenge, Credentials, Username};
 use crate::Error;
-use crate::secret::{DigestHa1, DigestPassphrase};
+use crate::secret::{DigestHa1, DigestPassphrase, ServiceKey};
 
 /// Bytes of randomness in a client nonce made by [`Client::authorize`].
 const CNONCE_BYTES: usize = 16;
@@ -61,6 +61,14 @@ pub enum ClientCredential {
         /// H(username ":" realm ":" password).
         ha1: DigestHa1,
     },
+}
+
+impl ClientCredential {
+    /// The phone's credential from its keyprov service key: the derived Digest password
+    /// ([`ServiceKey::digest_password`]), which answers every algorithm.
+    pub fn from_service_key(service_key: &ServiceKey) -> Self {
+        Self::Password(DigestPassphrase::from(&service_key.digest_password()))
+    }
 }
 
 /// Whether Authentication-Info proved the server knows the credential.
@@ -214,13 +222,13 @@ impl Client {
 
     /// The Authorization value for `request`, with a client nonce drawn from `rng` when the
     /// nonce is new.
-    pub fn authorize(
-        &mut self,
-        request: &Request<'_>,
-        rng: &mut impl CryptoRng,
-    ) -> Result<String, Error> {
+    pub fn authorize<R>(&mut self, request: &Request<'_>, rng: &mut R) -> Result<String, Error>
+    where
+        R: TryCryptoRng,
+        R::Error: Into<Error>,
+    {
         let mut entropy = [0u8; CNONCE_BYTES];
-        rng.fill_bytes(&mut entropy);
+        rng.try_fill_bytes(&mut entropy).map_err(Into::into)?;
         let fresh = Base64UrlUnpadded::encode_string(&entropy);
         self.authorize_with_cnonce(request, &fresh)
     }

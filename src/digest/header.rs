@@ -108,6 +108,22 @@ pub struct AuthenticationInfo {
     pub nc: Option<u32>,
 }
 
+/// The text of a header value received as bytes: checked against [`super::MAX_HEADER_LEN`]
+/// and for UTF-8 (RFC 3261 allows UTF-8 in quoted strings) before any parsing.
+pub fn header_text(bytes: &[u8]) -> Result<&str, Error> {
+    if bytes.len() > super::MAX_HEADER_LEN {
+        let (max, actual) = (super::MAX_HEADER_LEN, bytes.len());
+        return Err(Error::TooLong {
+            field: "digest header",
+            max,
+            actual,
+        });
+    }
+    core::str::from_utf8(bytes).map_err(|_| Error::DigestSyntax {
+        reason: "header is not utf-8",
+    })
+}
+
 /// Whether the scheme is `Digest`, ignoring case.
 fn is_digest(auth: &RawAuth) -> bool {
     auth.scheme.eq_ignore_ascii_case("digest")

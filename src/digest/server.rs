@@ -10,7 +10,7 @@
 use alloc::string::String;
 use alloc::vec::Vec;
 
-use rand_core::CryptoRng;
+use rand_core::TryCryptoRng;
 use subtle::ConstantTimeEq;
 
 use super::Request;
@@ -18,7 +18,7 @@ use super::algorithm::{self, Algorithm, HashAlgorithm, Qop, ResponseInput};
 use super::header::{AlgorithmParam, AuthenticationInfo, Challenge, Credentials, Username};
 use super::nonce::{CountCheck, NonceCheck, NonceCodec, NonceTracker};
 use crate::Error;
-use crate::secret::{DigestHa1, DigestNonceSecret, DigestPassphrase};
+use crate::secret::{DigestHa1, DigestNonceSecret, DigestPassphrase, ServiceKey};
 
 /// How a registrar challenges and what it accepts.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -73,6 +73,30 @@ pub enum StoredCredential {
         /// H(username ":" realm ":" password).
         ha1: DigestHa1,
     },
+}
+
+impl StoredCredential {
+    /// The credential of a registrar that derives service keys: the keyprov Digest password
+    /// ([`ServiceKey::digest_password`]).
+    pub fn from_service_key(service_key: &ServiceKey) -> Self {
+        Self::Password(DigestPassphrase::from(&service_key.digest_password()))
+    }
+
+    /// What a registrar that must not hold keys stores for one key identifier and hash:
+    /// H(key id text ":" realm ":" derived password). Computed where the service key is
+    /// available (at the key generating agent or during provisioning), then stored.
+    pub fn ha1_from_service_key(
+        hash: HashAlgorithm,
+        key_id_text: &str,
+        realm: &str,
+        service_key: &ServiceKey,
+    ) -> Self {
+        let password = DigestPassphrase::from(&service_key.digest_password());
+        Self::Ha1 {
+            hash,
+            ha1: algorithm::ha1(hash, key_id_text, realm, &password),
+        }
+    }
 }
 
 /// The host's answer when asked for the credential of a username.
@@ -205,17 +229,25 @@ impl Registrar {
     }
 
     /// A fresh nonce issued at `now`.
-    pub fn issue_nonce(&self, now: u64, rng: &mut impl CryptoRng) -> String {
+    pub fn issue_nonce<R>(&self, now: u64, rng: &mut R) -> Result<String, Error>
+    where
+        R: TryCryptoRng,
+        R::Error: Into<Error>,
+    {
         let mut salt = [0u8; 8];
-        rng.fill_bytes(&mut salt);
-        self.codec.issue(&self.policy.realm, now, salt)
+        rng.try_fill_bytes(&mut salt).map_err(Into::into)?;
+        Ok(self.codec.issue(&self.policy.realm, now, salt))
     }
 
     /// One WWW-Authenticate (or Proxy-Authenticate) value per offered algorithm, sharing one
     /// fresh nonce.
-    pub fn challenges(&self, now: u64, stale: bool, rng: &mut impl CryptoRng) -> Vec<String> {
-        let nonce = self.issue_nonce(now, rng);
-        self.challenges_for_nonce(&nonce, stale)
+    pub fn challenges<R>(&self, now: u64, stale: bool, rng: &mut R) -> Result<Vec<String>, Error>
+    where
+        R: TryCryptoRng,
+        R::Error: Into<Error>,
+    {
+        let nonce = self.issue_nonce(now, rng)?;
+        Ok(self.challenges_for_nonce(&nonce, stale))
     }
 
     /// The challenge values for a nonce from [`Registrar::issue_nonce`].
