@@ -4,8 +4,10 @@
 //! The host supplies all entropy: this crate reads no system source. [`HmacDrbg`] implements
 //! `rand_core`'s [`TryRng`] and [`TryCryptoRng`] with [`Error`] as its error, so it can be passed
 //! wherever keyprov asks for randomness; [`Error::ReseedRequired`] tells the host to call
-//! [`HmacDrbg::reseed`] with fresh entropy. Code that needs an infallible `rand_core::CryptoRng`
-//! can wrap it in `rand_core::UnwrapErr`, which panics instead of returning that error.
+//! [`HmacDrbg::reseed`] with fresh entropy. A function that takes an infallible
+//! `rand_core::CryptoRng` needs `rand_core::UnwrapErr(&mut drbg)`, which panics instead of
+//! returning that error: check [`HmacDrbg::requests_before_reseed`] and reseed before handing
+//! the generator over.
 //!
 //! Limits (SP 800-90A table 2 allows more; these are this implementation's tighter choices):
 //!
