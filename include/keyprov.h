@@ -18,6 +18,21 @@
 #define KEYPROV_VERSION_STRING "0.1.0"
 
 /**
+ * Fewest bytes of entropy input `keyprov_drbg_new` and `keyprov_drbg_reseed` accept.
+ */
+#define KEYPROV_DRBG_MIN_ENTROPY_LEN 32
+
+/**
+ * Most bytes of entropy, nonce, personalization string or additional input accepted.
+ */
+#define KEYPROV_DRBG_MAX_INPUT_LEN 65536
+
+/**
+ * Most bytes one `keyprov_drbg_generate` call may return.
+ */
+#define KEYPROV_DRBG_MAX_REQUEST_LEN 65536
+
+/**
  * Most bytes in a binary key identifier.
  */
 #define KEYPROV_KEY_ID_MAX_LEN 75
@@ -93,6 +108,26 @@
 #define KEYPROV_VALUE_SOURCE_HASH 3
 
 /**
+ * Bytes in every key: master, device secret, authentication, service, PIN signing, session.
+ */
+#define KEYPROV_KEY_LEN 32
+
+/**
+ * Bytes in a MAC tag or a PIN signature.
+ */
+#define KEYPROV_TAG_LEN 32
+
+/**
+ * Characters in a SIP Digest password derived from a service key (without the NUL).
+ */
+#define KEYPROV_DIGEST_PASSWORD_LEN 32
+
+/**
+ * Most bytes one `keyprov_hkdf_expand` may produce.
+ */
+#define KEYPROV_HKDF_MAX_OUTPUT_LEN 8160
+
+/**
  * Major version of the header (the crate version's first number).
  */
 #define KEYPROV_VERSION_MAJOR 0
@@ -108,9 +143,19 @@
 #define KEYPROV_VERSION_PATCH 0
 
 /**
+ * An HMAC_DRBG instance; its state is zeroized by `keyprov_drbg_free`.
+ */
+typedef struct keyprov_drbg keyprov_drbg;
+
+/**
  * A key identifier: the public name under which a device's secret key is issued and found.
  */
 typedef struct keyprov_key_id keyprov_key_id;
+
+/**
+ * The key generating agent's precomputed schedule of one master key; zeroized on free.
+ */
+typedef struct keyprov_key_schedule keyprov_key_schedule;
 
 /**
  * The return type of every fallible `keyprov_*` function: `KEYPROV_OK` (0) or a failure code.
@@ -169,6 +214,44 @@ typedef struct keyprov_key_id_info {
      */
     uint8_t value[KEYPROV_KEY_ID_MAX_VALUE_LEN];
 } keyprov_key_id_info;
+
+/**
+ * What the two session keys of a registration are bound to; both sides fill it alike.
+ */
+typedef struct keyprov_session_context {
+    /**
+     * The key identifier's binary encoding (`keyprov_key_id_encode`).
+     */
+    const uint8_t *key_id;
+    /**
+     * Bytes at `key_id`, 1 to 1024.
+     */
+    size_t key_id_len;
+    /**
+     * The service identifier, in practice the SIP domain or realm.
+     */
+    const uint8_t *service_id;
+    /**
+     * Bytes at `service_id`, 1 to 1024.
+     */
+    size_t service_id_len;
+    /**
+     * The device's fresh nonce.
+     */
+    const uint8_t *device_nonce;
+    /**
+     * Bytes at `device_nonce`, 16 to 1024.
+     */
+    size_t device_nonce_len;
+    /**
+     * The registrar's fresh nonce.
+     */
+    const uint8_t *registrar_nonce;
+    /**
+     * Bytes at `registrar_nonce`, 16 to 1024.
+     */
+    size_t registrar_nonce_len;
+} keyprov_session_context;
 
 /**
  * Size, alignment and offset of a struct or of one of its fields, in bytes.
@@ -403,6 +486,63 @@ extern "C" {
 #endif // __cplusplus
 
 /**
+ * Instantiates a generator from `entropy` (at least `KEYPROV_DRBG_MIN_ENTROPY_LEN` bytes), a
+ * `nonce` and a `personalization` string (each may be empty).
+ */
+keyprov_result keyprov_drbg_new(const uint8_t *entropy,
+                                size_t entropy_len,
+                                const uint8_t *nonce,
+                                size_t nonce_len,
+                                const uint8_t *personalization,
+                                size_t personalization_len,
+                                struct keyprov_drbg **drbg_out);
+
+/**
+ * Mixes fresh `entropy` (at least `KEYPROV_DRBG_MIN_ENTROPY_LEN` bytes) and optional
+ * `additional` input into the state and restarts the reseed counter.
+ */
+keyprov_result keyprov_drbg_reseed(struct keyprov_drbg *drbg,
+                                   const uint8_t *entropy,
+                                   size_t entropy_len,
+                                   const uint8_t *additional,
+                                   size_t additional_len);
+
+/**
+ * Fills all `buf_len` bytes of `buf` (at most `KEYPROV_DRBG_MAX_REQUEST_LEN`) in one request,
+ * with optional `additional` input. Fails with `KEYPROV_RESEED_REQUIRED` once the reseed
+ * interval is used up; a failure leaves the state and `buf` unchanged.
+ */
+keyprov_result keyprov_drbg_generate(struct keyprov_drbg *drbg,
+                                     const uint8_t *additional,
+                                     size_t additional_len,
+                                     uint8_t *buf,
+                                     size_t buf_len);
+
+/**
+ * Sets how many generate requests are allowed between reseeds, 1 to 2^48 (the default is
+ * 2^24).
+ */
+keyprov_result keyprov_drbg_set_reseed_interval(struct keyprov_drbg *drbg, uint64_t requests);
+
+/**
+ * Writes how many generate requests are still allowed before a reseed is required.
+ */
+keyprov_result keyprov_drbg_requests_before_reseed(const struct keyprov_drbg *drbg,
+                                                   uint64_t *requests_out);
+
+/**
+ * A `keyprov_rng_callback` drawing from the `keyprov_drbg` passed as `userdata`, in requests
+ * of at most `KEYPROV_DRBG_MAX_REQUEST_LEN` bytes. It returns the generator's failure code
+ * (for example `KEYPROV_RESEED_REQUIRED`) when it cannot serve.
+ */
+keyprov_result keyprov_drbg_rng_callback(void *userdata, uint8_t *out, size_t len);
+
+/**
+ * Zeroizes and releases a generator; NULL is ignored.
+ */
+void keyprov_drbg_free(struct keyprov_drbg *drbg);
+
+/**
  * Makes a structured key identifier: the `counter`-th key agent `agent` issued to `device`
  * under master key `epoch`.
  *
@@ -505,6 +645,175 @@ keyprov_result keyprov_device_id_canonical(const char *device,
                                            char *buf,
                                            size_t buf_len,
                                            size_t *len_out);
+
+/**
+ * Derives the master key of `enterprise_id` (1 to 1024 bytes) and `epoch` from `seed`
+ * (32 to 65536 bytes) with HMAC_DRBG, and writes its `KEYPROV_KEY_LEN` bytes to `key_out`.
+ */
+keyprov_result keyprov_master_key_from_seed(const uint8_t *seed,
+                                            size_t seed_len,
+                                            const uint8_t *enterprise_id,
+                                            size_t enterprise_id_len,
+                                            uint16_t epoch,
+                                            uint8_t *key_out,
+                                            size_t key_out_len);
+
+/**
+ * Precomputes the device key schedule of a master key (`KEYPROV_KEY_LEN` bytes) of `epoch`.
+ */
+keyprov_result keyprov_key_schedule_new(const uint8_t *master_key,
+                                        size_t master_key_len,
+                                        uint16_t epoch,
+                                        struct keyprov_key_schedule **schedule_out);
+
+/**
+ * Writes the epoch of the schedule's master key.
+ */
+keyprov_result keyprov_key_schedule_epoch(const struct keyprov_key_schedule *schedule,
+                                          uint16_t *epoch_out);
+
+/**
+ * Derives the device secret key of `key_id`, which must carry the schedule's epoch, into
+ * `key_out` (`KEYPROV_KEY_LEN` bytes).
+ */
+keyprov_result keyprov_key_schedule_device_key(const struct keyprov_key_schedule *schedule,
+                                               const struct keyprov_key_id *key_id,
+                                               uint8_t *key_out,
+                                               size_t key_out_len);
+
+/**
+ * Derives the device secret key of a key identifier given as its binary encoding
+ * (`key_id_len` bytes, 1 to 1024), without checking the encoding or the epoch; prefer
+ * `keyprov_key_schedule_device_key` unless the bytes come from a store that checked them.
+ */
+keyprov_result keyprov_key_schedule_device_key_bytes(const struct keyprov_key_schedule *schedule,
+                                                     const uint8_t *key_id,
+                                                     size_t key_id_len,
+                                                     uint8_t *key_out,
+                                                     size_t key_out_len);
+
+/**
+ * Derives the authentication key from a device secret key; the device computes it once the
+ * provisioning session closed.
+ */
+keyprov_result keyprov_authentication_key(const uint8_t *device_key,
+                                          size_t device_key_len,
+                                          uint8_t *key_out,
+                                          size_t key_out_len);
+
+/**
+ * Derives the key of one service (`service_id`, 1 to 1024 bytes) from an authentication key.
+ */
+keyprov_result keyprov_service_key(const uint8_t *authentication_key,
+                                   size_t authentication_key_len,
+                                   const uint8_t *service_id,
+                                   size_t service_id_len,
+                                   uint8_t *key_out,
+                                   size_t key_out_len);
+
+/**
+ * Computes the registration MAC of `transcript` under a service key (`KEYPROV_TAG_LEN` bytes
+ * into `tag_out`).
+ */
+keyprov_result keyprov_service_mac(const uint8_t *service_key,
+                                   size_t service_key_len,
+                                   const uint8_t *transcript,
+                                   size_t transcript_len,
+                                   uint8_t *tag_out,
+                                   size_t tag_out_len);
+
+/**
+ * Checks a registration MAC in constant time: `KEYPROV_OK`, or `KEYPROV_WRONG_PROOF` if it
+ * does not match (`KEYPROV_WRONG_LENGTH` if `tag` is not `KEYPROV_TAG_LEN` bytes).
+ */
+keyprov_result keyprov_service_mac_verify(const uint8_t *service_key,
+                                          size_t service_key_len,
+                                          const uint8_t *transcript,
+                                          size_t transcript_len,
+                                          const uint8_t *tag,
+                                          size_t tag_len);
+
+/**
+ * Derives the two session keys of a registration from the service key and `context`:
+ * `device_to_registrar_out` protects what the device sends, `registrar_to_device_out` what
+ * it receives; each takes `KEYPROV_KEY_LEN` bytes.
+ */
+keyprov_result keyprov_session_keys(const uint8_t *service_key,
+                                    size_t service_key_len,
+                                    const struct keyprov_session_context *context,
+                                    uint8_t *device_to_registrar_out,
+                                    size_t device_to_registrar_out_len,
+                                    uint8_t *registrar_to_device_out,
+                                    size_t registrar_to_device_out_len);
+
+/**
+ * Writes the SIP Digest password of a service key: `KEYPROV_DIGEST_PASSWORD_LEN` characters
+ * and a NUL. The registrar and the phone use it as the Digest password of the key
+ * identifier's text form.
+ */
+keyprov_result keyprov_digest_password(const uint8_t *service_key,
+                                       size_t service_key_len,
+                                       char *buf,
+                                       size_t buf_len,
+                                       size_t *len_out);
+
+/**
+ * Derives the signing key bound to a device secret key and the user's PIN (`pin_len` ASCII
+ * digits, 4 to 16).
+ */
+keyprov_result keyprov_pin_signing_key(const uint8_t *device_key,
+                                       size_t device_key_len,
+                                       const char *pin,
+                                       size_t pin_len,
+                                       uint8_t *key_out,
+                                       size_t key_out_len);
+
+/**
+ * Signs `message` with a PIN signing key (`KEYPROV_TAG_LEN` bytes into `signature_out`).
+ */
+keyprov_result keyprov_pin_sign(const uint8_t *pin_signing_key,
+                                size_t pin_signing_key_len,
+                                const uint8_t *message,
+                                size_t message_len,
+                                uint8_t *signature_out,
+                                size_t signature_out_len);
+
+/**
+ * Checks a PIN signature in constant time: `KEYPROV_OK` or `KEYPROV_WRONG_PROOF`.
+ */
+keyprov_result keyprov_pin_verify(const uint8_t *pin_signing_key,
+                                  size_t pin_signing_key_len,
+                                  const uint8_t *message,
+                                  size_t message_len,
+                                  const uint8_t *signature,
+                                  size_t signature_len);
+
+/**
+ * HKDF-Extract (RFC 5869) with SHA-256: the pseudorandom key (`KEYPROV_KEY_LEN` bytes) from
+ * `salt` (empty means 32 zero bytes) and input keying material `ikm`.
+ */
+keyprov_result keyprov_hkdf_extract(const uint8_t *salt,
+                                    size_t salt_len,
+                                    const uint8_t *ikm,
+                                    size_t ikm_len,
+                                    uint8_t *prk_out,
+                                    size_t prk_out_len);
+
+/**
+ * HKDF-Expand (RFC 5869) with SHA-256: fills all `okm_len` bytes of `okm` (at most
+ * `KEYPROV_HKDF_MAX_OUTPUT_LEN`) from a `KEYPROV_KEY_LEN`-byte `prk` and `info`.
+ */
+keyprov_result keyprov_hkdf_expand(const uint8_t *prk,
+                                   size_t prk_len,
+                                   const uint8_t *info,
+                                   size_t info_len,
+                                   uint8_t *okm,
+                                   size_t okm_len);
+
+/**
+ * Zeroizes and releases a key schedule; NULL is ignored.
+ */
+void keyprov_key_schedule_free(struct keyprov_key_schedule *schedule);
 
 /**
  * Reports the layout of the public struct `name` or of its field `"struct.field"`.

@@ -222,6 +222,46 @@ pub(crate) unsafe fn text_in<'a>(
     })
 }
 
+/// An output byte buffer the call fills completely: NULL with length 0 is empty.
+///
+/// # Safety
+/// `pointer` is NULL or valid for writes of `len` bytes that nobody else uses during `'a`.
+pub(crate) unsafe fn bytes_out<'a>(
+    pointer: *mut u8,
+    len: usize,
+    argument: &'static str,
+) -> Result<&'a mut [u8], Failure> {
+    match (pointer.is_null(), len) {
+        (_, 0) => Ok(&mut []),
+        (true, _) => Err(null(argument)),
+        // SAFETY: not NULL, and the caller guarantees `len` writable bytes used by no one else.
+        (false, _) => Ok(unsafe { core::slice::from_raw_parts_mut(pointer, len) }),
+    }
+}
+
+/// Copies a fixed-size output (a key, a tag) to the front of `out`, which must hold at least
+/// its length: `KEYPROV_BUFFER_TOO_SMALL` otherwise, with nothing written.
+///
+/// # Safety
+/// `out` is NULL or valid for writes of `out_len` bytes, separate from `bytes`.
+pub(crate) unsafe fn fixed_out(
+    bytes: &[u8],
+    out: *mut u8,
+    out_len: usize,
+    argument: &'static str,
+) -> Result<(), Failure> {
+    if out_len < bytes.len() {
+        return Err(Error::BufferTooSmall {
+            needed: bytes.len(),
+        }
+        .into());
+    }
+    // SAFETY: forwarded from the caller's guarantee.
+    let out = unsafe { bytes_out(out, bytes.len(), argument) }?;
+    out.copy_from_slice(bytes);
+    Ok(())
+}
+
 /// Writes a plain value through an output pointer.
 ///
 /// # Safety

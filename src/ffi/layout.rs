@@ -9,6 +9,7 @@ use core::mem::{align_of, offset_of, size_of};
 
 use super::boundary::{self, Failure};
 use super::keyid::keyprov_key_id_info;
+use super::keys::keyprov_session_context;
 use super::result::keyprov_result;
 use crate::Error;
 
@@ -64,6 +65,10 @@ fn lookup(name: &str) -> Option<keyprov_layout> {
         keyprov_key_id_info {
             version, form, epoch, counter, device_type, value_source, agent_len, value_len,
             agent, value
+        }
+        keyprov_session_context {
+            key_id, key_id_len, service_id, service_id_len, device_nonce, device_nonce_len,
+            registrar_nonce, registrar_nonce_len
         }
     }
 }

@@ -22,7 +22,10 @@
 
 mod boundary;
 
+pub mod drbg;
 pub mod keyid;
+pub mod keys;
 pub mod layout;
 pub mod result;
+pub mod rng;
 pub mod version;
