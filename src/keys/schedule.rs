@@ -454,6 +454,29 @@ mod tests {
     }
 
     #[test]
+    fn debug_output_shows_no_key_material() {
+        let schedule = schedule(5);
+        assert_eq!(
+            format!("{schedule:?}"),
+            "MasterKeySchedule { epoch: 5, keys: [redacted] }"
+        );
+        assert_eq!(
+            format!("{:?}", service_key().mac_key()),
+            "ServiceMacKey([redacted])"
+        );
+        let keys = service_key()
+            .session_keys(&SessionContext {
+                key_id: b"k",
+                service_id: b"s",
+                device_nonce: &[0; 16],
+                registrar_nonce: &[1; 16],
+            })
+            .unwrap();
+        let shown = format!("{keys:?}");
+        assert_eq!(shown.matches("[redacted]").count(), 2, "{shown}");
+    }
+
+    #[test]
     fn key_id_convenience_checks_the_epoch() {
         let agent = AgentId::new("agent-1").unwrap();
         let device = DeviceId::extension("4711").unwrap();
