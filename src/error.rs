@@ -142,6 +142,10 @@ pub enum Error {
         /// The peer's outcome code.
         code: u16,
     },
+    /// The peer did not answer before the deadline the host's clock reached.
+    TimedOut,
+    /// The host reported the session closed before the conversation finished.
+    SessionClosed,
 
     // ---- usage: 400-499 ----
     /// A message arrived that is not expected in the current state.
@@ -235,6 +239,8 @@ impl Error {
             Self::MismatchedAnswer { .. } => 310,
             Self::CounterRollback => 311,
             Self::PeerRefused { .. } => 312,
+            Self::TimedOut => 313,
+            Self::SessionClosed => 314,
             Self::UnexpectedMessage { .. } => 400,
             Self::InvalidState { .. } => 401,
             Self::Failed => 402,
@@ -308,6 +314,8 @@ impl fmt::Display for Error {
             Self::MismatchedAnswer { field } => write!(f, "answer does not match: {field}"),
             Self::CounterRollback => f.write_str("key id counter lower than one accepted before"),
             Self::PeerRefused { code } => write!(f, "peer refused with outcome {code}"),
+            Self::TimedOut => f.write_str("no answer before the deadline"),
+            Self::SessionClosed => f.write_str("session closed before the conversation finished"),
             Self::UnexpectedMessage { state } => write!(f, "unexpected message in state {state}"),
             Self::InvalidState { call, state } => write!(f, "{call} not allowed in state {state}"),
             Self::Failed => f.write_str("state machine failed earlier and accepts nothing more"),

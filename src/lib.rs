@@ -24,10 +24,19 @@ pub mod drbg;
 pub mod keyid;
 pub mod keys;
 pub mod registrar;
+#[cfg(feature = "sim")]
+pub mod sim;
 pub mod wire;
+
+mod proofs;
 
 #[cfg(feature = "capi")]
 pub mod ffi;
 
 pub use error::{Error, ErrorKind};
 pub use keyid::{AgentId, DeviceId, KeyId};
+
+/// Names one outstanding request a state machine made of its host (a directory lookup, a
+/// counter reservation, a key fetch); the host passes it back with the answer.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Handle(pub u64);

@@ -94,6 +94,12 @@ secret_key!(
     SessionKey,
     "session key"
 );
+secret_key!(
+    /// What the agent's directory stores instead of a user's PIN: a salted HMAC of it. A short
+    /// PIN behind it can still be found offline by whoever steals the directory.
+    PinVerifier,
+    "pin verifier"
+);
 
 /// The enterprise master key of one epoch, held only by the key generating agent.
 ///

@@ -44,6 +44,23 @@ pub enum Subject<'a> {
 }
 
 impl<'a> Subject<'a> {
+    /// The kind byte on the wire.
+    pub const fn kind(&self) -> u8 {
+        match self {
+            Self::Anonymous => 0,
+            Self::DeviceId(_) => 1,
+            Self::ProposedKeyId(_) => 2,
+        }
+    }
+
+    /// The subject's bytes (empty when anonymous).
+    pub const fn bytes(&self) -> &'a [u8] {
+        match self {
+            Self::Anonymous => &[],
+            Self::DeviceId(bytes) | Self::ProposedKeyId(bytes) => bytes,
+        }
+    }
+
     fn decode(r: &mut Reader<'a>) -> Result<Self, Error> {
         match r.u8()? {
             0 => r.bytes("subject", 0, 0).map(|_| Self::Anonymous),
@@ -69,13 +86,8 @@ impl<'a> Subject<'a> {
     }
 
     fn encode(&self, w: &mut Writer<'_>) {
-        let (kind, bytes): (u8, &[u8]) = match self {
-            Self::Anonymous => (0, &[]),
-            Self::DeviceId(id) => (1, id),
-            Self::ProposedKeyId(id) => (2, id),
-        };
-        w.u8(kind);
-        w.bytes(bytes);
+        w.u8(self.kind());
+        w.bytes(self.bytes());
     }
 }
 

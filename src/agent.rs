@@ -1,1 +1,0 @@
-//! agent (to be written)

@@ -1,1 +1,0 @@
-//! device (to be written)

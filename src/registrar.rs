@@ -1,1 +1,0 @@
-//! registrar (to be written)

@@ -1,0 +1,205 @@
+//! The registrar's bounded memory: per-service keys with their lifetime and the device's last
+//! registration sequence number, and the replay cache of challenge-free registrations.
+//!
+//! Both are set-associative: a key's fingerprint picks a set of [`WAYS`] slots, and a full set
+//! gives up its least recently used (keys) or oldest (replays) slot. Memory is allocated once,
+//! at the configured capacity, and never grows.
+
+use alloc::vec::Vec;
+
+use sha2::{Digest, Sha256};
+
+use crate::keys::ServiceMacKey;
+use crate::secret::ServiceKey;
+
+/// Slots per set.
+pub const WAYS: usize = 8;
+
+/// The first 16 bytes of SHA-256 of a binary key identifier: what the caches index by.
+pub(crate) type Fingerprint = [u8; 16];
+
+pub(crate) fn fingerprint(key_id: &[u8]) -> Fingerprint {
+    let digest: [u8; 32] = Sha256::digest(key_id).into();
+    let mut out = [0u8; 16];
+    out.copy_from_slice(&digest[..16]);
+    out
+}
+
+fn set_of(fingerprint: &Fingerprint, sets: usize) -> usize {
+    let mut word = [0u8; 8];
+    word.copy_from_slice(&fingerprint[..8]);
+    (u64::from_be_bytes(word) % sets as u64) as usize
+}
+
+/// One device's cached key material.
+#[derive(Clone)]
+pub(crate) struct CachedKey {
+    pub(crate) service_key: ServiceKey,
+    pub(crate) mac_key: ServiceMacKey,
+    pub(crate) not_after: u64,
+    /// The highest registration sequence number accepted from the device, if any.
+    pub(crate) sequence: Option<u64>,
+}
+
+struct KeySlot {
+    fingerprint: Fingerprint,
+    last_used: u64,
+    key: CachedKey,
+}
+
+/// Per-service keys within their lifetime, bounded.
+pub(crate) struct KeyCache {
+    slots: Vec<Option<KeySlot>>,
+    sets: usize,
+    clock: u64,
+}
+
+impl KeyCache {
+    pub(crate) fn new(capacity: usize) -> Self {
+        let sets = capacity.div_ceil(WAYS).max(1);
+        let mut slots = Vec::with_capacity(sets * WAYS);
+        slots.resize_with(sets * WAYS, || None);
+        Self {
+            slots,
+            sets,
+            clock: 0,
+        }
+    }
+
+    fn set(&mut self, fingerprint: &Fingerprint) -> &mut [Option<KeySlot>] {
+        let start = set_of(fingerprint, self.sets) * WAYS;
+        &mut self.slots[start..start + WAYS]
+    }
+
+    /// The key of a device, if cached and not expired at `now`.
+    pub(crate) fn get(&mut self, fingerprint: &Fingerprint, now: u64) -> Option<&mut CachedKey> {
+        self.clock += 1;
+        let clock = self.clock;
+        let set = self.set(fingerprint);
+        let slot = set
+            .iter_mut()
+            .find(|s| s.as_ref().is_some_and(|s| s.fingerprint == *fingerprint))?;
+        if slot.as_ref().is_some_and(|s| s.key.not_after < now) {
+            *slot = None;
+            return None;
+        }
+        let slot = slot.as_mut()?;
+        slot.last_used = clock;
+        Some(&mut slot.key)
+    }
+
+    /// Caches a device's key, keeping the sequence number it had if it was cached before.
+    pub(crate) fn insert(&mut self, fingerprint: Fingerprint, key: CachedKey) {
+        self.clock += 1;
+        let clock = self.clock;
+        let set = self.set(&fingerprint);
+        let index = victim(set, &fingerprint);
+        let sequence = match &set[index] {
+            Some(old) if old.fingerprint == fingerprint => old.key.sequence.max(key.sequence),
+            _ => key.sequence,
+        };
+        let key = CachedKey { sequence, ..key };
+        set[index] = Some(KeySlot {
+            fingerprint,
+            last_used: clock,
+            key,
+        });
+    }
+
+    /// Memory held, in bytes: the slot array, allocated once.
+    pub(crate) fn memory(&self) -> usize {
+        self.slots.capacity() * core::mem::size_of::<Option<KeySlot>>()
+    }
+}
+
+/// The slot to fill: the same fingerprint, else an empty one, else the least recently used.
+fn victim(set: &[Option<KeySlot>], fingerprint: &Fingerprint) -> usize {
+    if let Some(same) = set
+        .iter()
+        .position(|s| s.as_ref().is_some_and(|s| s.fingerprint == *fingerprint))
+    {
+        return same;
+    }
+    if let Some(empty) = set.iter().position(Option::is_none) {
+        return empty;
+    }
+    let mut oldest = 0;
+    for (index, slot) in set.iter().enumerate() {
+        let used = slot.as_ref().map_or(0, |s| s.last_used);
+        if used < set[oldest].as_ref().map_or(0, |s| s.last_used) {
+            oldest = index;
+        }
+    }
+    oldest
+}
+
+#[derive(Clone, Copy)]
+struct ReplaySlot {
+    tag: [u8; 16],
+    time: u64,
+}
+
+/// Device proofs of time-based registrations seen within the freshness window, bounded. When
+/// a set is full its oldest entry is dropped and the set's floor rises to that entry's time:
+/// from then on, anything not newer than the floor is refused as stale, so forgetting an entry
+/// never lets its message be replayed.
+pub(crate) struct ReplayCache {
+    slots: Vec<Option<ReplaySlot>>,
+    floors: Vec<u64>,
+    sets: usize,
+}
+
+/// Why the replay cache refused a registration.
+#[derive(Debug, PartialEq, Eq)]
+pub(crate) enum Refused {
+    Replay,
+    Stale,
+}
+
+impl ReplayCache {
+    pub(crate) fn new(capacity: usize) -> Self {
+        let sets = capacity.div_ceil(WAYS).max(1);
+        let mut slots = Vec::with_capacity(sets * WAYS);
+        slots.resize(sets * WAYS, None);
+        let floors = alloc::vec![0; sets];
+        Self {
+            slots,
+            floors,
+            sets,
+        }
+    }
+
+    /// Records `tag` sent at device time `time`, unless it was seen before or is not newer
+    /// than what the cache had to forget. Entries older than `oldest` are free to reuse.
+    pub(crate) fn check_and_insert(
+        &mut self,
+        tag: [u8; 16],
+        time: u64,
+        oldest: u64,
+    ) -> Result<(), Refused> {
+        let mut key = [0u8; 16];
+        key.copy_from_slice(&tag);
+        let index = set_of(&key, self.sets);
+        let set = &mut self.slots[index * WAYS..(index + 1) * WAYS];
+        if set.iter().flatten().any(|s| s.tag == tag) {
+            return Err(Refused::Replay);
+        }
+        if time <= self.floors[index] {
+            return Err(Refused::Stale);
+        }
+        let free = set.iter().position(|s| s.is_none_or(|s| s.time < oldest));
+        let slot = match free {
+            Some(free) => free,
+            None => {
+                let oldest_slot = (0..WAYS)
+                    .min_by_key(|&i| set[i].map_or(0, |s| s.time))
+                    .unwrap_or(0);
+                let dropped = set[oldest_slot].map_or(0, |s| s.time);
+                self.floors[index] = self.floors[index].max(dropped);
+                oldest_slot
+            }
+        };
+        set[slot] = Some(ReplaySlot { tag, time });
+        Ok(())
+    }
+}

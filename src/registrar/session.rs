@@ -1,0 +1,580 @@
+//! One registration, on the registrar's side.
+
+use alloc::collections::VecDeque;
+use alloc::vec::Vec;
+use core::mem;
+
+use rand_core::CryptoRng;
+use subtle::ConstantTimeEq;
+
+use super::cache::{CachedKey, Fingerprint, Refused, fingerprint};
+use super::{Event, FetchedKey, Registrar, outcome};
+use crate::keys::{ServiceMacKey, SessionContext};
+use crate::proofs::{self, Transcript};
+use crate::secret::{PinSigningKey, ServiceKey};
+use crate::wire::{
+    Freshness, Message, Refusal, RegisterAccept, RegisterChallenge, RegisterDirect, RegisterProof,
+};
+use crate::{Error, Handle, KeyId};
+
+/// The key material one registration needs.
+struct Keys {
+    service_key: ServiceKey,
+    mac_key: ServiceMacKey,
+    not_after: u64,
+    pin_key: Option<PinSigningKey>,
+}
+
+/// Who is registering and what has been agreed so far.
+struct Device {
+    key_id: KeyId,
+    fingerprint: Fingerprint,
+    login: Option<Vec<u8>>,
+    device_nonce: [u8; 32],
+}
+
+/// A challenge is out; the device's proof is awaited.
+struct Challenged {
+    keys: Keys,
+    device: Device,
+    sequence: u64,
+    registrar_nonce: [u8; 32],
+    transcript: [u8; 32],
+    deadline: u64,
+}
+
+/// What a verified registration is accepted with.
+struct Verified<'a> {
+    transcript: &'a [u8; 32],
+    device_proof: &'a [u8; 32],
+    registrar_nonce: [u8; 32],
+    sequence: Option<u64>,
+}
+
+#[allow(
+    clippy::large_enum_variant,
+    reason = "a session lives for one registration; boxing would allocate on every one"
+)]
+enum State {
+    AwaitingFirst,
+    AwaitingKey { handle: Handle, first: Vec<u8> },
+    AwaitingProof(Challenged),
+    Registered,
+    Failed,
+}
+
+impl State {
+    const fn name(&self) -> &'static str {
+        match self {
+            Self::AwaitingFirst => "awaiting first message",
+            Self::AwaitingKey { .. } => "awaiting key",
+            Self::AwaitingProof(_) => "awaiting proof",
+            Self::Registered => "registered",
+            Self::Failed => "failed",
+        }
+    }
+}
+
+/// The registrar side of one registration.
+///
+/// Call order: [`Session::new`]; each datagram from the device to
+/// [`Session::handle_message`]; answer [`Event::FetchKey`] with
+/// [`Session::handle_key_result`]; send what [`Session::poll_transmit`] returns; call
+/// [`Session::handle_timeout`] when the clock passes [`Session::poll_timeout`]. Bytes that do
+/// not decode, or a message the state does not expect, are refused without changing anything;
+/// a registration that does not check out gets a refusal with a coarse outcome and fails the
+/// session.
+pub struct Session {
+    state: State,
+    transmit: Option<Vec<u8>>,
+    events: VecDeque<Event>,
+    next_handle: u64,
+}
+
+impl Default for Session {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Session {
+    /// A session waiting for the device's first message.
+    pub fn new() -> Self {
+        Self {
+            state: State::AwaitingFirst,
+            transmit: None,
+            events: VecDeque::new(),
+            next_handle: 0,
+        }
+    }
+
+    /// A datagram from the device.
+    pub fn handle_message(
+        &mut self,
+        registrar: &mut Registrar,
+        now: u64,
+        rng: &mut impl CryptoRng,
+        bytes: &[u8],
+    ) -> Result<(), Error> {
+        if matches!(self.state, State::Failed) {
+            return Err(Error::Failed);
+        }
+        let message = Message::decode(bytes)?;
+        let result = match (&self.state, &message) {
+            (State::AwaitingFirst, Message::RegisterHello(_) | Message::RegisterDirect(_)) => {
+                self.first(registrar, now, rng, bytes, &message)
+            }
+            (State::AwaitingProof(_), Message::RegisterProof(proof)) => {
+                self.check_proof(registrar, now, proof)
+            }
+            (state, _) => {
+                return Err(Error::UnexpectedMessage {
+                    state: state.name(),
+                });
+            }
+        };
+        result.map_err(|error| self.refuse(error))
+    }
+
+    fn first(
+        &mut self,
+        registrar: &mut Registrar,
+        now: u64,
+        rng: &mut impl CryptoRng,
+        bytes: &[u8],
+        message: &Message<'_>,
+    ) -> Result<(), Error> {
+        let (key_id, login) = match message {
+            Message::RegisterHello(hello) => (hello.key_id, hello.login),
+            Message::RegisterDirect(direct) => (direct.key_id, direct.login),
+            _ => {
+                return Err(Error::UnexpectedMessage {
+                    state: "awaiting first message",
+                });
+            }
+        };
+        let print = fingerprint(key_id);
+        let parsed = KeyId::from_bytes(key_id).map_err(|_| Error::UnknownKeyId)?;
+        if let Message::RegisterDirect(direct) = message {
+            check_freshness(registrar, now, &print, direct.freshness)?;
+        }
+        let cached = match login {
+            None => registrar.keys.get(&print, now).map(|k| keys_from_cache(k)),
+            Some(_) => None,
+        };
+        match cached {
+            Some(keys) => self.proceed(registrar, now, rng, bytes, keys),
+            None => {
+                let handle = self.handle();
+                let login = login.map(<[u8]>::to_vec);
+                self.events.push_back(Event::FetchKey {
+                    handle,
+                    key_id: parsed,
+                    login,
+                });
+                self.state = State::AwaitingKey {
+                    handle,
+                    first: bytes.to_vec(),
+                };
+                Ok(())
+            }
+        }
+    }
+
+    /// The host's answer to [`Event::FetchKey`].
+    pub fn handle_key_result(
+        &mut self,
+        registrar: &mut Registrar,
+        now: u64,
+        rng: &mut impl CryptoRng,
+        handle: Handle,
+        key: Result<FetchedKey, Error>,
+    ) -> Result<(), Error> {
+        let first = match mem::replace(&mut self.state, State::Failed) {
+            State::AwaitingKey { handle: h, first } if h == handle => first,
+            other => {
+                let error = match other {
+                    State::Failed => Error::Failed,
+                    State::AwaitingKey { .. } => Error::UnknownHandle,
+                    ref s => Error::InvalidState {
+                        call: "handle_key_result",
+                        state: s.name(),
+                    },
+                };
+                self.state = other;
+                return Err(error);
+            }
+        };
+        let result = key.and_then(|key| {
+            let keys = self.admit_key(registrar, now, &first, key)?;
+            self.proceed(registrar, now, rng, &first, keys)
+        });
+        result.map_err(|error| self.refuse(error))
+    }
+
+    /// Checks a fetched key and caches it.
+    fn admit_key(
+        &self,
+        registrar: &mut Registrar,
+        now: u64,
+        first: &[u8],
+        key: FetchedKey,
+    ) -> Result<Keys, Error> {
+        if key.not_after < now {
+            return Err(Error::Expired);
+        }
+        let (key_id, login) = first_fields(first)?;
+        if login.is_some() && key.pin_key.is_none() {
+            return Err(Error::NotAuthorized);
+        }
+        let mac_key = key.service_key.mac_key();
+        let cached = CachedKey {
+            service_key: key.service_key.clone(),
+            mac_key: mac_key.clone(),
+            not_after: key.not_after,
+            sequence: None,
+        };
+        registrar.keys.insert(fingerprint(key_id), cached);
+        Ok(Keys {
+            service_key: key.service_key,
+            mac_key,
+            not_after: key.not_after,
+            pin_key: key.pin_key,
+        })
+    }
+
+    /// Continues with the first message once its key is known.
+    fn proceed(
+        &mut self,
+        registrar: &mut Registrar,
+        now: u64,
+        rng: &mut impl CryptoRng,
+        first: &[u8],
+        keys: Keys,
+    ) -> Result<(), Error> {
+        match Message::decode(first)? {
+            Message::RegisterHello(hello) => {
+                let device = device_of(hello.key_id, hello.login, hello.device_nonce)?;
+                self.challenge(registrar, now, rng, first, keys, device, hello.sequence)
+            }
+            Message::RegisterDirect(direct) => {
+                self.check_direct(registrar, now, rng, first, &direct, keys)
+            }
+            _ => Err(Error::UnexpectedMessage {
+                state: "awaiting first message",
+            }),
+        }
+    }
+
+    #[allow(
+        clippy::too_many_arguments,
+        reason = "one step of the conversation, all its inputs"
+    )]
+    fn challenge(
+        &mut self,
+        registrar: &Registrar,
+        now: u64,
+        rng: &mut impl CryptoRng,
+        hello: &[u8],
+        keys: Keys,
+        device: Device,
+        sequence: u64,
+    ) -> Result<(), Error> {
+        let mut registrar_nonce = [0u8; 32];
+        rng.fill_bytes(&mut registrar_nonce);
+        let challenge = Message::RegisterChallenge(RegisterChallenge {
+            registrar_nonce: &registrar_nonce,
+        });
+        let bytes = challenge.to_vec()?;
+        let mut transcript = Transcript::new(&registrar.config.service);
+        transcript.push(hello);
+        transcript.push(&bytes);
+        let transcript = transcript.finish();
+        let deadline = now.saturating_add(registrar.config.challenge_lifetime);
+        self.transmit = Some(bytes);
+        self.state = State::AwaitingProof(Challenged {
+            keys,
+            device,
+            sequence,
+            registrar_nonce,
+            transcript,
+            deadline,
+        });
+        Ok(())
+    }
+
+    fn check_proof(
+        &mut self,
+        registrar: &mut Registrar,
+        now: u64,
+        proof: &RegisterProof<'_>,
+    ) -> Result<(), Error> {
+        let State::AwaitingProof(challenged) = mem::replace(&mut self.state, State::Failed) else {
+            return Err(Error::Failed);
+        };
+        if now > challenged.deadline {
+            return Err(Error::StaleChallenge);
+        }
+        let Challenged {
+            keys,
+            device,
+            sequence,
+            registrar_nonce,
+            transcript,
+            ..
+        } = challenged;
+        verify(&keys, &transcript, proof.proof, proof.pin_signature)?;
+        let verified = Verified {
+            transcript: &transcript,
+            device_proof: proof.proof,
+            registrar_nonce,
+            sequence: Some(sequence),
+        };
+        self.accept(registrar, now, &keys, &device, &verified)
+    }
+
+    fn check_direct(
+        &mut self,
+        registrar: &mut Registrar,
+        now: u64,
+        rng: &mut impl CryptoRng,
+        bytes: &[u8],
+        direct: &RegisterDirect<'_>,
+        keys: Keys,
+    ) -> Result<(), Error> {
+        let device = device_of(direct.key_id, direct.login, direct.device_nonce)?;
+        let signed = &bytes[..bytes.len() - direct.proofs_len()];
+        let mut transcript = Transcript::new(&registrar.config.service);
+        transcript.push(signed);
+        let transcript = transcript.finish();
+        verify(&keys, &transcript, direct.proof, direct.pin_signature)?;
+        let sequence = record_freshness(registrar, now, &device.fingerprint, direct)?;
+        let mut registrar_nonce = [0u8; 32];
+        rng.fill_bytes(&mut registrar_nonce);
+        let verified = Verified {
+            transcript: &transcript,
+            device_proof: direct.proof,
+            registrar_nonce,
+            sequence,
+        };
+        self.accept(registrar, now, &keys, &device, &verified)
+    }
+
+    fn accept(
+        &mut self,
+        registrar: &mut Registrar,
+        now: u64,
+        keys: &Keys,
+        device: &Device,
+        verified: &Verified<'_>,
+    ) -> Result<(), Error> {
+        let lifetime_end = now.saturating_add(registrar.config.registration_lifetime);
+        let not_after = lifetime_end.min(keys.not_after);
+        let registrar_proof = proofs::registrar_proof(
+            &keys.mac_key,
+            verified.transcript,
+            verified.device_proof,
+            &verified.registrar_nonce,
+            not_after,
+        );
+        let key_id_bytes = device.key_id.to_bytes();
+        let session_keys = keys.service_key.session_keys(&SessionContext {
+            key_id: &key_id_bytes,
+            service_id: &registrar.config.service,
+            device_nonce: &device.device_nonce,
+            registrar_nonce: &verified.registrar_nonce,
+        })?;
+        let accept = Message::RegisterAccept(RegisterAccept {
+            registrar_nonce: &verified.registrar_nonce,
+            not_after,
+            registrar_proof: &registrar_proof,
+        });
+        self.transmit = Some(accept.to_vec()?);
+        if let Some(sequence) = verified.sequence {
+            remember_sequence(registrar, now, device.fingerprint, keys, sequence);
+        }
+        self.events.push_back(Event::Registered {
+            key_id: device.key_id,
+            login: device.login.clone(),
+            not_after,
+            session_keys,
+        });
+        self.state = State::Registered;
+        Ok(())
+    }
+
+    /// The host's clock reached [`Session::poll_timeout`]: an unanswered challenge expires.
+    pub fn handle_timeout(&mut self, now: u64) -> Result<(), Error> {
+        match self.poll_timeout() {
+            Some(deadline) if now > deadline => Err(self.fail(Error::TimedOut)),
+            _ if matches!(self.state, State::Failed) => Err(Error::Failed),
+            _ => Ok(()),
+        }
+    }
+
+    /// When [`Session::handle_timeout`] must be called, if a deadline runs.
+    pub fn poll_timeout(&self) -> Option<u64> {
+        match &self.state {
+            State::AwaitingProof(challenged) => Some(challenged.deadline.saturating_add(1)),
+            _ => None,
+        }
+    }
+
+    /// The next datagram to send to the device.
+    pub fn poll_transmit(&mut self) -> Option<Vec<u8>> {
+        self.transmit.take()
+    }
+
+    /// The next event for the host.
+    pub fn poll_event(&mut self) -> Option<Event> {
+        self.events.pop_front()
+    }
+
+    /// Whether the device is registered.
+    pub fn is_registered(&self) -> bool {
+        matches!(self.state, State::Registered)
+    }
+
+    /// Whether the session failed for good.
+    pub fn is_failed(&self) -> bool {
+        matches!(self.state, State::Failed)
+    }
+
+    fn handle(&mut self) -> Handle {
+        self.next_handle += 1;
+        Handle(self.next_handle)
+    }
+
+    /// Fails after queueing a refusal with the coarse outcome for the device.
+    fn refuse(&mut self, error: Error) -> Error {
+        let refusal = Message::Refusal(Refusal {
+            outcome: outcome(&error),
+        });
+        let error = self.fail(error);
+        self.transmit = refusal.to_vec().ok();
+        error
+    }
+
+    fn fail(&mut self, error: Error) -> Error {
+        self.state = State::Failed;
+        self.transmit = None;
+        self.events.push_back(Event::Failed(error));
+        error
+    }
+}
+
+fn keys_from_cache(cached: &CachedKey) -> Keys {
+    Keys {
+        service_key: cached.service_key.clone(),
+        mac_key: cached.mac_key.clone(),
+        not_after: cached.not_after,
+        pin_key: None,
+    }
+}
+
+fn first_fields(first: &[u8]) -> Result<(&[u8], Option<&[u8]>), Error> {
+    match Message::decode(first)? {
+        Message::RegisterHello(hello) => Ok((hello.key_id, hello.login)),
+        Message::RegisterDirect(direct) => Ok((direct.key_id, direct.login)),
+        _ => Err(Error::UnexpectedMessage {
+            state: "awaiting first message",
+        }),
+    }
+}
+
+fn device_of(key_id: &[u8], login: Option<&[u8]>, nonce: &[u8; 32]) -> Result<Device, Error> {
+    Ok(Device {
+        key_id: KeyId::from_bytes(key_id).map_err(|_| Error::UnknownKeyId)?,
+        fingerprint: fingerprint(key_id),
+        login: login.map(<[u8]>::to_vec),
+        device_nonce: *nonce,
+    })
+}
+
+/// Checks the device proof and, for a user, the PIN signature, in constant time.
+fn verify(
+    keys: &Keys,
+    transcript: &[u8; 32],
+    proof: &[u8; 32],
+    signature: Option<&[u8; 32]>,
+) -> Result<(), Error> {
+    let expected = proofs::device_proof(&keys.mac_key, transcript);
+    if !bool::from(expected.ct_eq(proof)) {
+        return Err(Error::WrongProof);
+    }
+    match (&keys.pin_key, signature) {
+        (None, None) => Ok(()),
+        (Some(key), Some(signature)) => proofs::verify_pin_signature(key, transcript, signature),
+        _ => Err(Error::WrongProof),
+    }
+}
+
+/// What can be refused before any key is looked at.
+fn check_freshness(
+    registrar: &mut Registrar,
+    now: u64,
+    print: &Fingerprint,
+    freshness: Freshness,
+) -> Result<(), Error> {
+    match freshness {
+        Freshness::Time(time) if time.abs_diff(now) > registrar.config.clock_window => {
+            Err(Error::StaleChallenge)
+        }
+        Freshness::Time(_) => Ok(()),
+        Freshness::Sequence(sequence) => {
+            let last = registrar.keys.get(print, now).and_then(|k| k.sequence);
+            match last {
+                None => Err(Error::StaleChallenge),
+                Some(last) if sequence <= last => Err(Error::Replay),
+                Some(_) => Ok(()),
+            }
+        }
+    }
+}
+
+/// Records a verified challenge-free registration; returns the sequence number to remember.
+fn record_freshness(
+    registrar: &mut Registrar,
+    now: u64,
+    print: &Fingerprint,
+    direct: &RegisterDirect<'_>,
+) -> Result<Option<u64>, Error> {
+    match direct.freshness {
+        Freshness::Time(time) => {
+            let mut tag = [0u8; 16];
+            tag.copy_from_slice(&direct.proof[..16]);
+            let oldest = now.saturating_sub(registrar.config.clock_window);
+            match registrar.replays.check_and_insert(tag, time, oldest) {
+                Ok(()) => Ok(None),
+                Err(Refused::Replay) => Err(Error::Replay),
+                Err(Refused::Stale) => Err(Error::StaleChallenge),
+            }
+        }
+        Freshness::Sequence(sequence) => {
+            check_freshness(registrar, now, print, direct.freshness)?;
+            Ok(Some(sequence))
+        }
+    }
+}
+
+/// Keeps the device's sequence number with its cached key, so that later challenge-free
+/// registrations by sequence can be checked.
+fn remember_sequence(
+    registrar: &mut Registrar,
+    now: u64,
+    print: Fingerprint,
+    keys: &Keys,
+    sequence: u64,
+) {
+    if let Some(cached) = registrar.keys.get(&print, now) {
+        cached.sequence = Some(cached.sequence.map_or(sequence, |s| s.max(sequence)));
+        return;
+    }
+    let cached = CachedKey {
+        service_key: keys.service_key.clone(),
+        mac_key: keys.mac_key.clone(),
+        not_after: keys.not_after,
+        sequence: Some(sequence),
+    };
+    registrar.keys.insert(print, cached);
+}
