@@ -1,15 +1,19 @@
 //! Key derivation costs, each measured beside a bare SHA-256 compression and beside the same
 //! work done by `ring` and by plain `hmac`/`hkdf` usage, all in one run.
 //!
-//! `cargo bench --bench keys` prints a table of ratios at the end and writes it to
-//! `<criterion home>/keys-summary.md`.
+//! Every derivation is compared with the number of compressions its inputs need at the least
+//! (the "work" column of docs/performance.md). `cargo bench --bench keys` prints the ratios at
+//! the end and writes them to `<criterion home>/keys-summary.md`.
 
 use std::hint::black_box;
 use std::time::SystemTime;
 
-use criterion::{BenchmarkGroup, Criterion, measurement::WallTime};
+use criterion::{BenchmarkGroup, Criterion, Throughput, measurement::WallTime};
 use hkdf::Hkdf;
 use hmac::{Hmac, KeyInit, Mac};
+use keyprov::keyid::{AgentId, DeviceId, KeyId};
+use keyprov::keys::{MasterKeySchedule, MasterKeyring, ServiceMacKey, SessionContext};
+use keyprov::secret::{DeviceSecretKey, MasterKey, Pin, ServiceKey};
 use sha2::Sha256;
 use sha2::block_api::compress256;
 use subtle::ConstantTimeEq;
@@ -19,17 +23,37 @@ mod summary;
 
 use summary::Ratio;
 
-/// A fixed master key: benches measure time, not secrecy.
-const MASTER: [u8; 32] = [0x4b; 32];
+/// A fixed master key seed: benches measure time, not secrecy.
+const SEED: [u8; 32] = [0x4b; 32];
 /// A registration transcript of the size the cost bound is stated for.
 const TRANSCRIPT_LEN: usize = 200;
-/// A key identifier's worth of bytes for the baselines (the real encoding is measured below).
-const KEY_ID_LIKE: [u8; 40] = [0x6b; 40];
+/// The service (registrar realm) the service key belongs to.
+const SERVICE: &[u8] = b"sip.example.com";
+
+type Group<'a> = BenchmarkGroup<'a, WallTime>;
+/// A named routine for the interleaved measurements.
+type Row<'a> = (&'static str, Box<dyn FnMut() + 'a>);
+
+fn master_key() -> MasterKey {
+    MasterKey::from_seed(&SEED, b"example.com", 1).expect("valid seed")
+}
+
+/// A structured key identifier of a typical size: 22 bytes.
+fn typical_key_id() -> KeyId {
+    let agent = AgentId::new("agent-1").expect("valid agent");
+    KeyId::structured(
+        1,
+        agent,
+        DeviceId::extension("4711").expect("valid extension"),
+        9,
+    )
+}
 
 fn sha256_compression(c: &mut Criterion) {
     let mut group = c.benchmark_group("sha256");
     let block = [[0x5a_u8; 64]];
     let mut state = [0x6a09_e667_u32; 8];
+    group.throughput(Throughput::Bytes(64));
     group.bench_function("compress", |b| {
         b.iter(|| {
             compress256(&mut state, black_box(&block));
@@ -39,63 +63,195 @@ fn sha256_compression(c: &mut Criterion) {
     group.finish();
 }
 
-fn device_key_baselines(group: &mut BenchmarkGroup<'_, WallTime>, message: &[u8]) {
-    let ring_key = ring::hmac::Key::new(ring::hmac::HMAC_SHA256, &MASTER);
-    group.bench_function("ring_hmac", |b| {
-        b.iter(|| ring::hmac::sign(&ring_key, black_box(message)))
+fn master_key_generation(c: &mut Criterion) {
+    let mut group = c.benchmark_group("master_key");
+    group.bench_function("from_seed", |b| {
+        b.iter(|| MasterKey::from_seed(black_box(&SEED), b"example.com", 1))
     });
-    let keyed = Hmac::<Sha256>::new_from_slice(&MASTER).expect("any key length");
-    group.bench_function("hmac_keyed_clone", |b| {
-        b.iter(|| {
-            let mut mac = keyed.clone();
-            mac.update(black_box(message));
-            mac.finalize().into_bytes()
-        })
+    let master = master_key();
+    group.bench_function("schedule_new", |b| {
+        b.iter(|| MasterKeySchedule::new(black_box(&master)))
     });
-    group.bench_function("hmac_from_key", |b| {
-        b.iter(|| {
-            let mut mac = Hmac::<Sha256>::new_from_slice(black_box(&MASTER)).expect("any key");
-            mac.update(black_box(message));
-            mac.finalize().into_bytes()
-        })
-    });
-    let hkdf = Hkdf::<Sha256>::from_prk(&MASTER).expect("32-byte prk");
-    group.bench_function("hkdf_expand", |b| {
-        b.iter(|| {
-            let mut okm = [0u8; 32];
-            hkdf.expand(black_box(message), &mut okm)
-                .expect("32 bytes fit");
-            okm
-        })
-    });
+    group.finish();
+}
+
+/// `HMAC(key, message)` done by ring and by the `hmac` crate, key setup included or not.
+fn hmac_baselines(group: &mut Group<'_>, key: &[u8], message: &[u8], keyed: bool) {
+    let ring_key = ring::hmac::Key::new(ring::hmac::HMAC_SHA256, key);
+    let hmac_key = Hmac::<Sha256>::new_from_slice(key).expect("any key length");
+    if keyed {
+        group.bench_function("ring", |b| {
+            b.iter(|| ring::hmac::sign(&ring_key, black_box(message)))
+        });
+        group.bench_function("hmac", |b| {
+            b.iter(|| {
+                let mut mac = hmac_key.clone();
+                mac.update(black_box(message));
+                mac.finalize().into_bytes()
+            })
+        });
+    } else {
+        group.bench_function("ring", |b| {
+            b.iter(|| {
+                let key = ring::hmac::Key::new(ring::hmac::HMAC_SHA256, black_box(key));
+                ring::hmac::sign(&key, black_box(message))
+            })
+        });
+        group.bench_function("hmac", |b| {
+            b.iter(|| {
+                let mut mac = Hmac::<Sha256>::new_from_slice(black_box(key)).expect("any key");
+                mac.update(black_box(message));
+                mac.finalize().into_bytes()
+            })
+        });
+    }
 }
 
 fn device_key(c: &mut Criterion) {
     let mut group = c.benchmark_group("device_key");
-    device_key_baselines(&mut group, &KEY_ID_LIKE);
+    let schedule = MasterKeySchedule::new(&master_key());
+    let key_id = typical_key_id();
+    let encoded = key_id.to_bytes();
+    group.bench_function("keyprov", |b| {
+        b.iter(|| schedule.device_key(black_box(&encoded)))
+    });
+    let longest_fast = [0x6b_u8; keyprov::keys::KEY_ID_FAST_MAX_LEN];
+    group.bench_function("keyprov_54_bytes", |b| {
+        b.iter(|| schedule.device_key(black_box(&longest_fast)))
+    });
+    group.bench_function("keyprov_from_key_id", |b| {
+        b.iter(|| schedule.device_key_for(black_box(&key_id)))
+    });
+    let mut keyring = MasterKeyring::new();
+    keyring.insert(&master_key()).expect("fresh epoch");
+    group.bench_function("keyprov_keyring", |b| {
+        b.iter(|| keyring.device_key(black_box(&key_id)))
+    });
+
+    // The same two compressions elsewhere: a keyed HMAC over 0x01 || key id, and HKDF-Expand
+    // from a 32-byte PRK with the key id as info (one output block).
+    let subkey = [0x4b_u8; 32];
+    let mut message = vec![keyprov::keys::DEVICE_KEY_DOMAIN];
+    message.extend_from_slice(&encoded);
+    hmac_baselines(&mut group, &subkey, &message, true);
+    let hkdf = Hkdf::<Sha256>::from_prk(&subkey).expect("32-byte prk");
+    group.bench_function("hkdf", |b| {
+        b.iter(|| {
+            let mut okm = [0u8; 32];
+            hkdf.expand(black_box(&message), &mut okm)
+                .expect("32 bytes fit");
+            okm
+        })
+    });
     group.finish();
 }
 
-fn proof_baselines(group: &mut BenchmarkGroup<'_, WallTime>, transcript: &[u8]) {
-    let ring_key = ring::hmac::Key::new(ring::hmac::HMAC_SHA256, &MASTER);
-    let tag = ring::hmac::sign(&ring_key, transcript);
-    group.bench_function("ring_verify", |b| {
-        b.iter(|| ring::hmac::verify(&ring_key, black_box(transcript), tag.as_ref()))
+/// `lp(label) || lp(field)...`, the message of a keyprov derivation, for the baselines.
+fn derivation_message(label: &[u8], fields: &[&[u8]]) -> Vec<u8> {
+    let mut out = Vec::new();
+    for part in std::iter::once(&label).chain(fields) {
+        out.extend_from_slice(&(part.len() as u16).to_be_bytes());
+        out.extend_from_slice(part);
+    }
+    out
+}
+
+fn device_side_keys(c: &mut Criterion) {
+    let device = DeviceSecretKey::from_bytes(&[0x21; 32]).expect("32 bytes");
+    let key = device.expose_secret().to_vec();
+    let labels = keyprov::keys::labels::AUTHENTICATION_KEY;
+
+    let mut group = c.benchmark_group("authentication_key");
+    group.bench_function("keyprov", |b| {
+        b.iter(|| black_box(&device).authentication_key())
     });
-    let keyed = Hmac::<Sha256>::new_from_slice(&MASTER).expect("any key length");
-    group.bench_function("hmac_keyed_clone_verify", |b| {
-        b.iter(|| {
-            let mut mac = keyed.clone();
-            mac.update(black_box(transcript));
-            mac.verify_slice(black_box(tag.as_ref()))
-        })
+    hmac_baselines(&mut group, &key, &derivation_message(labels, &[]), false);
+    group.finish();
+
+    let pin = Pin::new("2468").expect("valid pin");
+    let mut group = c.benchmark_group("pin_signing_key");
+    group.bench_function("keyprov", |b| {
+        b.iter(|| black_box(&device).pin_signing_key(&pin))
     });
+    let message = derivation_message(keyprov::keys::labels::PIN_SIGNING_KEY, &[b"2468"]);
+    hmac_baselines(&mut group, &key, &message, false);
+    group.finish();
+
+    let auth = device.authentication_key();
+    let mut group = c.benchmark_group("service_key");
+    group.bench_function("keyprov", |b| {
+        b.iter(|| black_box(&auth).service_key(SERVICE))
+    });
+    let message = derivation_message(keyprov::keys::labels::SERVICE_KEY, &[SERVICE]);
+    hmac_baselines(&mut group, auth.expose_secret(), &message, false);
+    group.finish();
+}
+
+fn service_side_keys(c: &mut Criterion) {
+    let service = ServiceKey::from_bytes(&[0x31; 32]).expect("32 bytes");
+    let key = service.expose_secret().to_vec();
+
+    let mut group = c.benchmark_group("mac_key");
+    group.bench_function("keyprov", |b| b.iter(|| black_box(&service).mac_key()));
+    group.finish();
+
+    let mut group = c.benchmark_group("digest_password");
+    group.bench_function("keyprov", |b| {
+        b.iter(|| black_box(&service).digest_password())
+    });
+    let message = derivation_message(keyprov::keys::labels::DIGEST_PASSWORD, &[]);
+    hmac_baselines(&mut group, &key, &message, false);
+    group.finish();
+
+    let key_id = typical_key_id().to_bytes();
+    let context = SessionContext {
+        key_id: &key_id,
+        service_id: SERVICE,
+        device_nonce: &[0x44; 32],
+        registrar_nonce: &[0x55; 32],
+    };
+    let mut group = c.benchmark_group("session_keys");
+    group.bench_function("keyprov", |b| {
+        b.iter(|| black_box(&service).session_keys(&context))
+    });
+    group.finish();
 }
 
 fn registration_proof(c: &mut Criterion) {
     let mut group = c.benchmark_group("registration_proof");
+    let service = ServiceKey::from_bytes(&[0x31; 32]).expect("32 bytes");
+    let mac_key = service.mac_key();
     let transcript = [0x7e_u8; TRANSCRIPT_LEN];
-    proof_baselines(&mut group, &transcript);
+    let tag = mac_key.mac(&transcript);
+    group.throughput(Throughput::Bytes(TRANSCRIPT_LEN as u64));
+    group.bench_function("keyprov_mac", |b| {
+        b.iter(|| mac_key.mac(black_box(&transcript)))
+    });
+    group.bench_function("keyprov_verify", |b| {
+        b.iter(|| mac_key.verify(black_box(&transcript), black_box(&tag)))
+    });
+    let state = mac_key.expose_secret_state();
+    group.bench_function("keyprov_verify_from_cached_state", |b| {
+        b.iter(|| {
+            let key = ServiceMacKey::from_secret_state(black_box(&state[..])).expect("64 bytes");
+            key.verify(black_box(&transcript), black_box(&tag))
+        })
+    });
+
+    let raw_key = [0x31_u8; 32];
+    let ring_key = ring::hmac::Key::new(ring::hmac::HMAC_SHA256, &raw_key);
+    let ring_tag = ring::hmac::sign(&ring_key, &transcript);
+    group.bench_function("ring_verify", |b| {
+        b.iter(|| ring::hmac::verify(&ring_key, black_box(&transcript), ring_tag.as_ref()))
+    });
+    let keyed = Hmac::<Sha256>::new_from_slice(&raw_key).expect("any key length");
+    group.bench_function("hmac_verify", |b| {
+        b.iter(|| {
+            let mut mac = keyed.clone();
+            mac.update(black_box(&transcript));
+            mac.verify_slice(black_box(ring_tag.as_ref()))
+        })
+    });
     group.finish();
 }
 
@@ -110,42 +266,192 @@ fn constant_time_compare(c: &mut Criterion) {
     group.finish();
 }
 
+/// Each measured bench and the least work its inputs need, in compressions.
+const WORK: &[(&str, f64, Option<f64>)] = &[
+    ("master_key/schedule_new", 4.0, None),
+    ("device_key/keyprov", 2.0, Some(1.3)),
+    ("device_key/keyprov_54_bytes", 2.0, Some(1.3)),
+    ("device_key/keyprov_from_key_id", 2.0, None),
+    ("device_key/keyprov_keyring", 2.0, None),
+    ("device_key/ring", 2.0, None),
+    ("device_key/hmac", 2.0, None),
+    ("device_key/hkdf", 2.0, None),
+    ("authentication_key/keyprov", 4.0, None),
+    ("authentication_key/ring", 4.0, None),
+    ("authentication_key/hmac", 4.0, None),
+    ("pin_signing_key/keyprov", 4.0, None),
+    ("pin_signing_key/ring", 4.0, None),
+    ("pin_signing_key/hmac", 4.0, None),
+    ("service_key/keyprov", 4.0, None),
+    ("service_key/ring", 4.0, None),
+    ("service_key/hmac", 4.0, None),
+    ("mac_key/keyprov", 6.0, None),
+    ("digest_password/keyprov", 4.0, None),
+    ("digest_password/ring", 4.0, None),
+    ("digest_password/hmac", 4.0, None),
+    ("session_keys/keyprov", 12.0, None),
+    ("registration_proof/keyprov_mac", 5.0, None),
+    ("registration_proof/keyprov_verify", 5.0, Some(1.2)),
+    (
+        "registration_proof/keyprov_verify_from_cached_state",
+        5.0,
+        Some(1.2),
+    ),
+    ("registration_proof/ring_verify", 5.0, None),
+    ("registration_proof/hmac_verify", 5.0, None),
+];
+
 fn ratios() -> Vec<Ratio> {
-    let two = |subject| Ratio {
-        subject,
-        baseline: "sha256/compress",
-        times: 2.0,
-        bound: None,
-    };
-    let five = |subject| Ratio {
-        subject,
-        baseline: "sha256/compress",
-        times: 5.0,
-        bound: None,
-    };
-    vec![
-        two("device_key/ring_hmac"),
-        two("device_key/hmac_keyed_clone"),
-        two("device_key/hmac_from_key"),
-        two("device_key/hkdf_expand"),
-        five("registration_proof/ring_verify"),
-        five("registration_proof/hmac_keyed_clone_verify"),
-        Ratio {
-            subject: "compare/ct_eq_32",
+    let mut out: Vec<Ratio> = WORK
+        .iter()
+        .map(|&(subject, times, bound)| Ratio {
+            subject,
             baseline: "sha256/compress",
-            times: 5.0,
+            times,
+            bound,
+        })
+        .collect();
+    // The constant-time comparison against the hashing it protects.
+    for (baseline, times) in [
+        ("registration_proof/keyprov_mac", 1.0),
+        ("sha256/compress", 2.0),
+    ] {
+        out.push(Ratio {
+            subject: "compare/ct_eq_32",
+            baseline,
+            times,
             bound: Some(1.0),
+        });
+    }
+    out
+}
+
+/// The bounded ratios again, with subject and baseline timed in alternating batches.
+fn interleaved() -> String {
+    let mut table = String::from("\n| interleaved | work | median ratio |\n|---|---|---|\n");
+    let block = [[0x5a_u8; 64]];
+    let mut state = [0x6a09_e667_u32; 8];
+    let mut compress = move || {
+        compress256(&mut state, black_box(&block));
+        black_box(state[0]);
+    };
+
+    let schedule = MasterKeySchedule::new(&master_key());
+    let key_id = typical_key_id().to_bytes();
+    let longest_fast = [0x6b_u8; keyprov::keys::KEY_ID_FAST_MAX_LEN];
+    let ring_key = ring::hmac::Key::new(ring::hmac::HMAC_SHA256, &[0x4b; 32]);
+    let hmac_key = Hmac::<Sha256>::new_from_slice(&[0x4b; 32]).expect("any key length");
+    let device_rows: [Row<'_>; 4] = [
+        (
+            "device_key/keyprov (22-byte key id)",
+            Box::new(|| {
+                black_box(schedule.device_key(black_box(&key_id)).is_ok());
+            }),
+        ),
+        (
+            "device_key/keyprov_54_bytes",
+            Box::new(|| {
+                black_box(schedule.device_key(black_box(&longest_fast)).is_ok());
+            }),
+        ),
+        (
+            "device_key/ring",
+            Box::new(|| {
+                black_box(ring::hmac::sign(&ring_key, black_box(&key_id)));
+            }),
+        ),
+        (
+            "device_key/hmac",
+            Box::new(|| {
+                let mut mac = hmac_key.clone();
+                mac.update(black_box(&key_id));
+                black_box(mac.finalize().into_bytes());
+            }),
+        ),
+    ];
+    for (name, subject) in device_rows {
+        let bound = name.starts_with("device_key/keyprov").then_some(1.3);
+        let ratio = summary::interleaved_ratio(subject, &mut compress, 2.0);
+        summary::interleaved_line(&mut table, name, "2 compressions", ratio, bound);
+    }
+
+    let mac_key = ServiceKey::from_bytes(&[0x31; 32])
+        .expect("32 bytes")
+        .mac_key();
+    let transcript = [0x7e_u8; TRANSCRIPT_LEN];
+    let tag = mac_key.mac(&transcript);
+    let state = mac_key.expose_secret_state();
+    let proof_rows: [Row<'_>; 3] = [
+        (
+            "registration_proof/keyprov_verify",
+            Box::new(|| {
+                black_box(
+                    mac_key
+                        .verify(black_box(&transcript), black_box(&tag))
+                        .is_ok(),
+                );
+            }),
+        ),
+        (
+            "registration_proof/keyprov_verify_from_cached_state",
+            Box::new(|| {
+                let key =
+                    ServiceMacKey::from_secret_state(black_box(&state[..])).expect("64 bytes");
+                black_box(key.verify(black_box(&transcript), black_box(&tag)).is_ok());
+            }),
+        ),
+        (
+            "registration_proof/ring_verify",
+            Box::new(|| {
+                let ok = ring::hmac::verify(&ring_key, black_box(&transcript), black_box(&tag));
+                black_box(ok.is_ok());
+            }),
+        ),
+    ];
+    for (name, subject) in proof_rows {
+        let bound = name
+            .starts_with("registration_proof/keyprov")
+            .then_some(1.2);
+        let ratio = summary::interleaved_ratio(subject, &mut compress, 5.0);
+        summary::interleaved_line(&mut table, name, "5 compressions", ratio, bound);
+    }
+
+    let mut other = tag;
+    other[31] ^= 1;
+    let ratio = summary::interleaved_ratio(
+        || {
+            black_box(bool::from(black_box(&tag[..]).ct_eq(black_box(&other[..]))));
         },
-    ]
+        || {
+            black_box(mac_key.mac(black_box(&transcript)));
+        },
+        1.0,
+    );
+    summary::interleaved_line(
+        &mut table,
+        "compare/ct_eq_32",
+        "the proof's mac",
+        ratio,
+        Some(1.0),
+    );
+    table
 }
 
 fn main() {
     let started = SystemTime::now();
     let mut c = Criterion::default().configure_from_args();
     sha256_compression(&mut c);
+    master_key_generation(&mut c);
     device_key(&mut c);
+    device_side_keys(&mut c);
+    service_side_keys(&mut c);
     registration_proof(&mut c);
     constant_time_compare(&mut c);
     c.final_summary();
-    summary::report("keys-summary.md", started, &ratios());
+    let extra = if summary::smoke_or_list() {
+        String::new()
+    } else {
+        interleaved()
+    };
+    summary::report("keys-summary.md", started, &ratios(), &extra);
 }

@@ -52,14 +52,16 @@ fn point_estimate(json: &str, statistic: &str) -> Option<f64> {
     value[..end].trim().parse().ok()
 }
 
-/// Prints the ratios and writes them to `<criterion home>/<file>` as a markdown table.
-pub fn report(file: &str, since: SystemTime, ratios: &[Ratio]) {
+/// Prints the ratios and writes them to `<criterion home>/<file>` as a markdown table, followed
+/// by `extra` (the interleaved measurements).
+pub fn report(file: &str, since: SystemTime, ratios: &[Ratio], extra: &str) {
     let mut table =
         String::from("| measured | compared with | median ns | compared ns | ratio | bound |\n");
     table.push_str("|---|---|---|---|---|---|\n");
     for ratio in ratios {
         table.push_str(&line(ratio, since));
     }
+    table.push_str(extra);
     println!("\n{table}");
     let home = criterion_home();
     if std::fs::create_dir_all(&home).is_ok() {
@@ -104,4 +106,63 @@ fn name(ratio: &Ratio) -> String {
     } else {
         format!("{} x {}", ratio.times, ratio.baseline)
     }
+}
+
+/// Times `subject` and `baseline` in alternating batches and returns the median over rounds of
+/// `subject time / (times x baseline time)`.
+///
+/// On a shared machine the load changes from one second to the next; criterion measures one
+/// bench after the other, so its ratios carry that drift. Alternating batches of about 100
+/// microseconds puts both sides of a ratio under the same load.
+pub fn interleaved_ratio(mut subject: impl FnMut(), mut baseline: impl FnMut(), times: f64) -> f64 {
+    const ROUNDS: usize = 301;
+    let batch = batch_size(&mut baseline);
+    let mut ratios: Vec<f64> = (0..ROUNDS)
+        .map(|_| {
+            let s = time_batch(&mut subject, batch);
+            let b = time_batch(&mut baseline, batch);
+            s / (times * b)
+        })
+        .collect();
+    ratios.sort_by(f64::total_cmp);
+    ratios[ROUNDS / 2]
+}
+
+/// Iterations of `f` that take about 100 microseconds.
+fn batch_size(f: &mut impl FnMut()) -> u32 {
+    let mut batch = 16;
+    while time_batch(f, batch) * f64::from(batch) < 100_000.0 && batch < 1 << 20 {
+        batch *= 2;
+    }
+    batch
+}
+
+/// Nanoseconds per call of `f`, over `batch` calls.
+fn time_batch(f: &mut impl FnMut(), batch: u32) -> f64 {
+    let start = std::time::Instant::now();
+    for _ in 0..batch {
+        f();
+    }
+    start.elapsed().as_nanos() as f64 / f64::from(batch)
+}
+
+/// True when criterion was asked only to list or smoke-test the benches.
+pub fn smoke_or_list() -> bool {
+    std::env::args().any(|a| a == "--test" || a == "--list")
+}
+
+/// One interleaved ratio, printed and added to `table`.
+pub fn interleaved_line(
+    table: &mut String,
+    name: &str,
+    work: &str,
+    ratio: f64,
+    bound: Option<f64>,
+) {
+    let verdict = match bound {
+        Some(b) if ratio <= b => format!("{ratio:.3} (met, bound {b:.2})"),
+        Some(b) => format!("{ratio:.3} (MISSED, bound {b:.2})"),
+        None => format!("{ratio:.3}"),
+    };
+    let _ = writeln!(table, "| {name} | {work} | {verdict} |");
 }
