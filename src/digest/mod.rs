@@ -45,7 +45,9 @@ pub const MAX_CHALLENGES: usize = 16;
 pub struct Request<'a> {
     /// The method, e.g. `REGISTER`.
     pub method: &'a str,
-    /// The digest URI exactly as written in the `uri` parameter (for SIP the Request-URI).
+    /// The digest URI (for SIP the Request-URI). The phone writes it unchanged into the `uri`
+    /// parameter; the registrar passes the URI the request arrived with and refuses credentials
+    /// whose `uri` parameter is not exactly this text.
     pub uri: &'a str,
     /// The message body; it enters the digest only with qop `auth-int`.
     pub body: &'a [u8],

@@ -304,7 +304,7 @@ impl Registrar {
         now: u64,
         lookup: CredentialLookup,
     ) -> Outcome {
-        let algorithm = match self.check_policy(credentials) {
+        let algorithm = match self.check_policy(credentials, request) {
             Ok(algorithm) => algorithm,
             Err(error) => return Outcome::Malformed(error),
         };
@@ -365,11 +365,20 @@ impl Registrar {
         })
     }
 
-    /// Realm, algorithm, qop and opaque must be what this registrar offers.
-    fn check_policy(&self, credentials: &Credentials) -> Result<Algorithm, Error> {
+    /// Realm, algorithm, qop and opaque must be what this registrar offers, and the digest URI
+    /// the request's URI (RFC 7616 section 3.4.6): a response for another URI proves nothing
+    /// about this request.
+    fn check_policy(
+        &self,
+        credentials: &Credentials,
+        request: &Request<'_>,
+    ) -> Result<Algorithm, Error> {
         let policy = &self.policy;
         if credentials.realm != policy.realm {
             return Err(Error::MismatchedAnswer { field: "realm" });
+        }
+        if credentials.uri != request.uri {
+            return Err(Error::MismatchedAnswer { field: "uri" });
         }
         let algorithm = match &credentials.algorithm {
             Some(AlgorithmParam::Known(algorithm)) => Some(*algorithm),
