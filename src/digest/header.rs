@@ -199,15 +199,16 @@ impl Params {
         let Some(text) = self.take("nc") else {
             return Ok(None);
         };
-        if text.len() != 8 || !text.bytes().all(|b| b.is_ascii_hexdigit()) {
-            return Err(Error::DigestSyntax {
-                reason: "nc is not eight hexadecimal digits",
-            });
+        // nc-value = 8LHEX (RFC 7616 section 3.4): the response covers the text as sent, so
+        // only the one lowercase spelling of a count is read.
+        let syntax = Error::DigestSyntax {
+            reason: "nc is not eight lowercase hexadecimal digits",
+        };
+        let lower_hex = |b: u8| b.is_ascii_digit() || (b'a'..=b'f').contains(&b);
+        if text.len() != 8 || !text.bytes().all(lower_hex) {
+            return Err(syntax);
         }
-        let nc = u32::from_str_radix(&text, 16);
-        nc.map(Some).map_err(|_| Error::DigestSyntax {
-            reason: "nc is not eight hexadecimal digits",
-        })
+        u32::from_str_radix(&text, 16).map(Some).map_err(|_| syntax)
     }
 
     fn qop(&mut self) -> Result<Option<Qop>, Error> {
