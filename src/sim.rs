@@ -26,6 +26,13 @@ use crate::{Error, Handle};
 /// Steps after which a conversation that neither finished nor failed is a simulator bug.
 const MAX_STEPS: usize = 10_000;
 
+/// What the simulator reports when a conversation made no progress for [`MAX_STEPS`] steps:
+/// some party neither finished nor failed, which the protocol must never allow.
+pub const STUCK: Error = Error::InvalidState {
+    call: "simulate",
+    state: "no progress",
+};
+
 /// HMAC_DRBG behind an infallible interface: deterministic for a seed, reseeded from its own
 /// output counter when its reseed interval runs out. For simulation only, never for keys.
 pub struct SimRng {
@@ -356,7 +363,7 @@ impl World {
                 return result;
             }
         }
-        Err(Error::TimedOut)
+        Err(STUCK)
     }
 
     fn provision_step(&mut self, s: &mut ProvisionRun) -> Option<Result<Credentials, Error>> {
@@ -604,7 +611,7 @@ impl World {
                 });
             }
         }
-        Err(Error::TimedOut)
+        Err(STUCK)
     }
 
     fn register_step(&mut self, r: &mut RegisterRun) {
@@ -630,11 +637,12 @@ impl World {
         }
         if let Some(bytes) = r.to_registrar.deliver() {
             progressed = true;
-            r.registrar_seen = true;
             let (now, registrar) = (self.now, &mut self.registrar);
-            let _ = r
+            let result = r
                 .session
                 .handle_message(registrar, now, &mut self.rng, &bytes);
+            // A session that never accepted a first message never started.
+            r.registrar_seen |= result.is_ok() || r.session.is_failed();
         }
         if let Some(bytes) = r.to_device.deliver() {
             progressed = true;
