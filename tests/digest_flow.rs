@@ -549,3 +549,49 @@ fn authorize_before_a_challenge_is_a_usage_error() {
         }
     ));
 }
+
+#[test]
+fn unwritable_policy_and_unoffered_userhash_are_refused() {
+    let secret = || DigestNonceSecret::from_bytes(&[9; 32]).unwrap();
+    let err = Registrar::new(RegistrarPolicy::new("bad\nrealm"), secret()).unwrap_err();
+    let reason = "control character cannot be written";
+    assert_eq!(
+        err,
+        Error::InvalidValue {
+            field: "digest realm",
+            reason
+        }
+    );
+    let mut policy = RegistrarPolicy::new(REALM);
+    policy.nonce_lifetime = 0;
+    let err = Registrar::new(policy, secret()).unwrap_err();
+    assert!(matches!(
+        err,
+        Error::OutOfRange {
+            field: "nonce lifetime",
+            ..
+        }
+    ));
+
+    let mut registrar = registrar(|_| {});
+    let policy = ClientPolicy {
+        use_userhash: true,
+        ..ClientPolicy::default()
+    };
+    let mut client = Client::new(KEY_ID, ClientCredential::Password(password()), policy);
+    let mut rng = rng();
+    let mut challenge =
+        Challenge::parse(&registrar.challenges(NOW, false, &mut rng).unwrap()[0]).unwrap();
+    challenge.userhash = true;
+    client
+        .handle_challenges([challenge.to_header_value().unwrap().as_str()])
+        .unwrap();
+    let sent = client.authorize(&REGISTER, &mut rng).unwrap();
+    let outcome = registrar.verify_header(&sent, &REGISTER, NOW, |_| found());
+    let reason = "hashed username but userhash not offered";
+    let expected = Error::InvalidValue {
+        field: "digest username",
+        reason,
+    };
+    assert_eq!(outcome, Outcome::Malformed(expected));
+}

@@ -214,6 +214,19 @@ impl Registrar {
                 reason,
             });
         }
+        // Realm and opaque must be writable, or every challenge would be.
+        let probe = Challenge {
+            realm: policy.realm.clone(),
+            domain: None,
+            nonce: String::new(),
+            opaque: policy.opaque.clone(),
+            stale: false,
+            algorithm: None,
+            qop: None,
+            userhash: false,
+            charset_utf8: false,
+        };
+        probe.to_header_value()?;
         let codec = NonceCodec::new(secret, policy.nonce_lifetime, policy.max_clock_drift)?;
         let tracker = NonceTracker::new(policy.tracker_capacity)?;
         Ok(Self {
@@ -265,7 +278,7 @@ impl Registrar {
             userhash: policy.userhash,
             charset_utf8: true,
         };
-        // Every value was checked when the policy was built or made here, so writing cannot
+        // Realm and opaque were checked in `new` and the nonce is base64url, so writing cannot
         // fail; a value that would is left out rather than sent broken.
         policy
             .algorithms
@@ -398,6 +411,13 @@ impl Registrar {
                 return Err(Error::DigestMissingParameter { name: "qop" });
             }
             _ => {}
+        }
+        if matches!(credentials.username, Username::Hashed(_)) && !policy.userhash {
+            let reason = "hashed username but userhash not offered";
+            return Err(Error::InvalidValue {
+                field: "digest username",
+                reason,
+            });
         }
         if policy.opaque.is_some() && credentials.opaque != policy.opaque {
             return Err(Error::MismatchedAnswer { field: "opaque" });
