@@ -18,6 +18,121 @@
 #define KEYPROV_VERSION_STRING "0.1.0"
 
 /**
+ * Digest algorithm MD5 (only in builds with the `digest-md5` feature, the default).
+ */
+#define KEYPROV_DIGEST_MD5 1
+
+/**
+ * Digest algorithm SHA-256.
+ */
+#define KEYPROV_DIGEST_SHA256 2
+
+/**
+ * Digest algorithm SHA-512-256.
+ */
+#define KEYPROV_DIGEST_SHA512_256 4
+
+/**
+ * Digest algorithm MD5-sess.
+ */
+#define KEYPROV_DIGEST_MD5_SESS 16
+
+/**
+ * Digest algorithm SHA-256-sess.
+ */
+#define KEYPROV_DIGEST_SHA256_SESS 32
+
+/**
+ * Digest algorithm SHA-512-256-sess.
+ */
+#define KEYPROV_DIGEST_SHA512_256_SESS 64
+
+/**
+ * Quality of protection `auth`: method and request URI.
+ */
+#define KEYPROV_DIGEST_QOP_AUTH 1
+
+/**
+ * Quality of protection `auth-int`: also the message body.
+ */
+#define KEYPROV_DIGEST_QOP_AUTH_INT 2
+
+/**
+ * Most bytes of a Digest header value this library reads.
+ */
+#define KEYPROV_DIGEST_MAX_HEADER_LEN 8192
+
+/**
+ * `keyprov_digest_stored_credential.lookup`: `secret` is the Digest password.
+ */
+#define KEYPROV_DIGEST_LOOKUP_PASSWORD 1
+
+/**
+ * `keyprov_digest_stored_credential.lookup`: `secret` is H(A1) in hexadecimal for `hash`.
+ */
+#define KEYPROV_DIGEST_LOOKUP_HA1 2
+
+/**
+ * `keyprov_digest_stored_credential.lookup`: no key is known under this key identifier.
+ */
+#define KEYPROV_DIGEST_LOOKUP_UNKNOWN_KEY_ID 3
+
+/**
+ * `keyprov_digest_stored_credential.lookup`: a newer key identifier was issued to the device.
+ */
+#define KEYPROV_DIGEST_LOOKUP_SUPERSEDED 4
+
+/**
+ * `keyprov_digest_stored_credential.lookup`: the key identifier was revoked.
+ */
+#define KEYPROV_DIGEST_LOOKUP_REVOKED 5
+
+/**
+ * Verdict: the response verified and its nonce count is new.
+ */
+#define KEYPROV_DIGEST_OUTCOME_ACCEPTED 1
+
+/**
+ * Verdict: the store knows no key under this key identifier.
+ */
+#define KEYPROV_DIGEST_OUTCOME_UNKNOWN_KEY_ID 2
+
+/**
+ * Verdict: the key identifier was superseded by a newer one.
+ */
+#define KEYPROV_DIGEST_OUTCOME_SUPERSEDED 3
+
+/**
+ * Verdict: the key identifier was revoked.
+ */
+#define KEYPROV_DIGEST_OUTCOME_REVOKED 4
+
+/**
+ * Verdict: the response does not match the stored credential.
+ */
+#define KEYPROV_DIGEST_OUTCOME_WRONG_RESPONSE 5
+
+/**
+ * Verdict: a correct response with a nonce count accepted before.
+ */
+#define KEYPROV_DIGEST_OUTCOME_REPLAY 6
+
+/**
+ * Verdict: a correct response on an expired or forgotten nonce.
+ */
+#define KEYPROV_DIGEST_OUTCOME_STALE 7
+
+/**
+ * Verdict: the nonce was not issued by a registrar holding the secret, for this realm.
+ */
+#define KEYPROV_DIGEST_OUTCOME_FORGED_NONCE 8
+
+/**
+ * Verdict: the credentials break the grammar or the policy; `reason` says how.
+ */
+#define KEYPROV_DIGEST_OUTCOME_MALFORMED 9
+
+/**
  * Fewest bytes of entropy input `keyprov_drbg_new` and `keyprov_drbg_reseed` accept.
  */
 #define KEYPROV_DRBG_MIN_ENTROPY_LEN 32
@@ -143,6 +258,21 @@
 #define KEYPROV_VERSION_PATCH 0
 
 /**
+ * One phone's Digest state for one server; its credential is zeroized on free.
+ */
+typedef struct keyprov_digest_client keyprov_digest_client;
+
+/**
+ * Parsed Authorization (Proxy-Authorization) credentials.
+ */
+typedef struct keyprov_digest_credentials keyprov_digest_credentials;
+
+/**
+ * A registrar's Digest verifier: policy, nonce secret (zeroized on free), replay tracker.
+ */
+typedef struct keyprov_digest_registrar keyprov_digest_registrar;
+
+/**
  * An HMAC_DRBG instance; its state is zeroized by `keyprov_drbg_free`.
  */
 typedef struct keyprov_drbg keyprov_drbg;
@@ -165,6 +295,166 @@ typedef struct keyprov_key_schedule keyprov_key_schedule;
  * ABI itself. Numbers never change between releases.
  */
 typedef uint32_t keyprov_result;
+
+/**
+ * What the phone accepts from a server; every field is 0 (no) or 1 (yes).
+ */
+typedef struct keyprov_digest_client_policy {
+    /**
+     * Whether MD5 challenges may be answered (only if nothing stronger is offered).
+     */
+    uint8_t allow_md5;
+    /**
+     * Whether a challenge without qop (RFC 2069) may be answered.
+     */
+    uint8_t allow_rfc2069;
+    /**
+     * Choose `auth-int` over `auth` when both are offered.
+     */
+    uint8_t prefer_auth_int;
+    /**
+     * Send a hashed username when the server announces `userhash=true`.
+     */
+    uint8_t use_userhash;
+} keyprov_digest_client_policy;
+
+/**
+ * A piece of text: `len` bytes at `ptr`, no NUL needed.
+ */
+typedef struct keyprov_str {
+    /**
+     * The first byte; may be NULL when `len` is 0.
+     */
+    const char *ptr;
+    /**
+     * Bytes at `ptr`.
+     */
+    size_t len;
+} keyprov_str;
+
+/**
+ * The parts of a request that enter a Digest response.
+ */
+typedef struct keyprov_digest_request {
+    /**
+     * The method, for example `REGISTER`.
+     */
+    const char *method;
+    /**
+     * Bytes at `method`.
+     */
+    size_t method_len;
+    /**
+     * The digest URI as written in the `uri` parameter (for SIP the Request-URI).
+     */
+    const char *uri;
+    /**
+     * Bytes at `uri`.
+     */
+    size_t uri_len;
+    /**
+     * The message body; it enters the digest only with qop `auth-int`. May be NULL if empty.
+     */
+    const uint8_t *body;
+    /**
+     * Bytes at `body`.
+     */
+    size_t body_len;
+} keyprov_digest_request;
+
+/**
+ * Fills `out` with `len` bytes from a cryptographically secure source and returns `KEYPROV_OK`,
+ * or any other value if it cannot; the call that asked for randomness then fails with
+ * `KEYPROV_CALLBACK_FAILED` and changes nothing.
+ *
+ * `userdata` is what the host passed next to the callback. `keyprov_drbg_rng_callback` with a
+ * `keyprov_drbg` as `userdata` is a ready-made implementation.
+ */
+typedef keyprov_result (*keyprov_rng_callback)(void *userdata, uint8_t *out, size_t len);
+
+/**
+ * How a registrar challenges and what it accepts.
+ */
+typedef struct keyprov_digest_registrar_policy {
+    /**
+     * `KEYPROV_DIGEST_*` algorithms offered, one challenge each, strongest first.
+     */
+    uint32_t algorithms;
+    /**
+     * `KEYPROV_DIGEST_QOP_*` values offered; 0 offers the RFC 2069 form only.
+     */
+    uint32_t qop;
+    /**
+     * 1 to accept credentials without qop (RFC 2069), each nonce then serving once; else 0.
+     */
+    uint8_t allow_rfc2069;
+    /**
+     * 1 to announce `userhash=true`; else 0.
+     */
+    uint8_t userhash;
+    /**
+     * Seconds a nonce is accepted after its issue time.
+     */
+    uint64_t nonce_lifetime;
+    /**
+     * Seconds of clock difference allowed between registrars sharing the nonce secret.
+     */
+    uint64_t max_clock_drift;
+    /**
+     * How many nonces the replay tracker remembers at once.
+     */
+    size_t tracker_capacity;
+} keyprov_digest_registrar_policy;
+
+/**
+ * What the host's credential store holds for the username of some credentials.
+ */
+typedef struct keyprov_digest_stored_credential {
+    /**
+     * A `KEYPROV_DIGEST_LOOKUP_*` value.
+     */
+    uint32_t lookup;
+    /**
+     * With `KEYPROV_DIGEST_LOOKUP_HA1`: the hash (`KEYPROV_DIGEST_MD5`, `_SHA256`,
+     * `_SHA512_256`) the H(A1) was made with; otherwise ignored.
+     */
+    uint32_t hash;
+    /**
+     * The password or the H(A1) text; NULL for the other lookups.
+     */
+    const uint8_t *secret;
+    /**
+     * Bytes at `secret`.
+     */
+    size_t secret_len;
+} keyprov_digest_stored_credential;
+
+/**
+ * The result of one verification.
+ */
+typedef struct keyprov_digest_verdict {
+    /**
+     * A `KEYPROV_DIGEST_OUTCOME_*` value, for the registrar's logs.
+     */
+    uint32_t outcome;
+    /**
+     * With `KEYPROV_DIGEST_OUTCOME_MALFORMED`: why, as a result code; otherwise 0.
+     */
+    keyprov_result reason;
+    /**
+     * With `KEYPROV_DIGEST_OUTCOME_ACCEPTED`: the `KEYPROV_DIGEST_*` algorithm used; else 0.
+     */
+    uint32_t algorithm;
+    /**
+     * The one status the phone gets: 200, 401 (challenge again) or 403. Unknown, superseded,
+     * revoked and wrong all give 403, so the phone cannot tell them apart.
+     */
+    uint16_t status_code;
+    /**
+     * With status 401: 1 if the new challenge must carry `stale=true`; else 0.
+     */
+    uint8_t stale;
+} keyprov_digest_verdict;
 
 /**
  * Everything a key identifier says, copied out by `keyprov_key_id_inspect`.
@@ -484,6 +774,223 @@ typedef struct keyprov_layout {
 #ifdef __cplusplus
 extern "C" {
 #endif // __cplusplus
+
+/**
+ * Writes H(A1) = H(username ":" realm ":" password) as lowercase hexadecimal text and a NUL,
+ * for `hash` one of `KEYPROV_DIGEST_MD5`, `_SHA256`, `_SHA512_256`: what a registrar may
+ * store instead of the password.
+ */
+keyprov_result keyprov_digest_ha1(uint32_t hash,
+                                  const char *username,
+                                  size_t username_len,
+                                  const char *realm,
+                                  size_t realm_len,
+                                  const uint8_t *password,
+                                  size_t password_len,
+                                  char *buf,
+                                  size_t buf_len,
+                                  size_t *len_out);
+
+/**
+ * Writes the default client policy: MD5 allowed, RFC 2069 refused, `auth`, no userhash.
+ */
+keyprov_result keyprov_digest_client_policy_init(struct keyprov_digest_client_policy *policy_out);
+
+/**
+ * Makes a client for `username` (for keyprov the key identifier's text form) holding the
+ * Digest `password` (1 to 256 bytes; for keyprov `keyprov_digest_password`). `policy` may be
+ * NULL for the defaults.
+ */
+keyprov_result keyprov_digest_client_new(const char *username,
+                                         size_t username_len,
+                                         const uint8_t *password,
+                                         size_t password_len,
+                                         const struct keyprov_digest_client_policy *policy,
+                                         struct keyprov_digest_client **client_out);
+
+/**
+ * Makes a client that holds only H(A1) (`ha1_hex`, 32 or 64 hexadecimal digits) for the hash
+ * `hash` (`KEYPROV_DIGEST_MD5`, `_SHA256` or `_SHA512_256`); it answers only challenges of
+ * that hash.
+ */
+keyprov_result keyprov_digest_client_new_ha1(const char *username,
+                                             size_t username_len,
+                                             uint32_t hash,
+                                             const char *ha1_hex,
+                                             size_t ha1_hex_len,
+                                             const struct keyprov_digest_client_policy *policy,
+                                             struct keyprov_digest_client **client_out);
+
+/**
+ * Takes the challenges of a 401 or 407 reply: `count` header values at `values`, in any order;
+ * the strongest acceptable one is answered from now on. After an answer, a challenge without
+ * `stale=true` fails with `KEYPROV_WRONG_PROOF` (the credential was refused) and a second stale
+ * one with `KEYPROV_DIGEST_STALE_LOOP`; on failure the client is unchanged.
+ */
+keyprov_result keyprov_digest_client_handle_challenges(struct keyprov_digest_client *client,
+                                                       const struct keyprov_str *values,
+                                                       size_t count);
+
+/**
+ * Writes the Authorization (Proxy-Authorization) value for `request` as NUL-terminated text.
+ * The client nonce of a new server nonce comes from `rng`. With a too-small buffer nothing
+ * changes: the nonce count advances only when the value is written.
+ */
+keyprov_result keyprov_digest_client_authorize(struct keyprov_digest_client *client,
+                                               const struct keyprov_digest_request *request,
+                                               keyprov_rng_callback rng,
+                                               void *rng_userdata,
+                                               char *buf,
+                                               size_t buf_len,
+                                               size_t *len_out);
+
+/**
+ * As `keyprov_digest_client_authorize`, with the client nonce given by the host (`cnonce`,
+ * used only by the first request on a server nonce; later ones keep it and count up). For
+ * hosts with their own nonce source, and for known-answer tests.
+ */
+keyprov_result keyprov_digest_client_authorize_with_cnonce(struct keyprov_digest_client *client,
+                                                           const struct keyprov_digest_request *request,
+                                                           const char *cnonce,
+                                                           size_t cnonce_len,
+                                                           char *buf,
+                                                           size_t buf_len,
+                                                           size_t *len_out);
+
+/**
+ * Checks the Authentication-Info value of a 2xx reply; `body` (the response body) matters only
+ * with `auth-int`. `*verified_out` receives 1 if `rspauth` proved the server knows the
+ * credential, 0 if the reply carried none; a wrong `rspauth` fails with `KEYPROV_WRONG_PROOF`.
+ */
+keyprov_result keyprov_digest_client_handle_authentication_info(struct keyprov_digest_client *client,
+                                                                const char *value,
+                                                                size_t value_len,
+                                                                const uint8_t *body,
+                                                                size_t body_len,
+                                                                uint8_t *verified_out);
+
+/**
+ * Records that the server accepted the last answer (a 2xx without Authentication-Info).
+ */
+keyprov_result keyprov_digest_client_handle_accepted(struct keyprov_digest_client *client);
+
+/**
+ * Forgets the challenge: the next request goes without credentials.
+ */
+keyprov_result keyprov_digest_client_reset(struct keyprov_digest_client *client);
+
+/**
+ * Writes the nonce count of the last Authorization on the current nonce (0 before the first).
+ */
+keyprov_result keyprov_digest_client_nonce_count(const struct keyprov_digest_client *client,
+                                                 uint32_t *count_out);
+
+/**
+ * Zeroizes the credential and releases the client; NULL is ignored.
+ */
+void keyprov_digest_client_free(struct keyprov_digest_client *client);
+
+/**
+ * Writes the default registrar policy: SHA-512-256 and SHA-256 with qop `auth`, nonces living
+ * 300 seconds, 30 seconds of drift, 4096 nonces tracked.
+ */
+keyprov_result keyprov_digest_registrar_policy_init(struct keyprov_digest_registrar_policy *policy_out);
+
+/**
+ * Makes a registrar for `realm` (for keyprov the service identifier) whose nonces are
+ * authenticated by `nonce_secret` (32 bytes, shared by every registrar of a cluster). `policy`
+ * may be NULL for the defaults.
+ */
+keyprov_result keyprov_digest_registrar_new(const char *realm,
+                                            size_t realm_len,
+                                            const struct keyprov_digest_registrar_policy *policy,
+                                            const uint8_t *nonce_secret,
+                                            size_t nonce_secret_len,
+                                            struct keyprov_digest_registrar **registrar_out);
+
+/**
+ * Writes a fresh nonce issued at `now` (seconds, any fixed epoch the cluster agrees on) as
+ * NUL-terminated text; its salt comes from `rng`. The registrar keeps no state per nonce.
+ */
+keyprov_result keyprov_digest_registrar_issue_nonce(const struct keyprov_digest_registrar *registrar,
+                                                    uint64_t now,
+                                                    keyprov_rng_callback rng,
+                                                    void *rng_userdata,
+                                                    char *buf,
+                                                    size_t buf_len,
+                                                    size_t *len_out);
+
+/**
+ * Writes how many challenge values the registrar offers (one per algorithm).
+ */
+keyprov_result keyprov_digest_registrar_challenge_count(const struct keyprov_digest_registrar *registrar,
+                                                        size_t *count_out);
+
+/**
+ * Writes challenge value `index` (below the challenge count, strongest first) for `nonce`
+ * as NUL-terminated text; `stale` 1 adds `stale=true`.
+ */
+keyprov_result keyprov_digest_registrar_challenge(const struct keyprov_digest_registrar *registrar,
+                                                  const char *nonce,
+                                                  size_t nonce_len,
+                                                  uint8_t stale,
+                                                  size_t index,
+                                                  char *buf,
+                                                  size_t buf_len,
+                                                  size_t *len_out);
+
+/**
+ * Parses an Authorization (Proxy-Authorization) value.
+ */
+keyprov_result keyprov_digest_credentials_parse(const char *value,
+                                                size_t value_len,
+                                                struct keyprov_digest_credentials **credentials_out);
+
+/**
+ * Writes the username of the credentials as NUL-terminated text, and into `*hashed_out` 1 if
+ * it is a `userhash` (hexadecimal H(username ":" realm)) the store must resolve, else 0.
+ */
+keyprov_result keyprov_digest_credentials_username(const struct keyprov_digest_credentials *credentials,
+                                                   char *buf,
+                                                   size_t buf_len,
+                                                   size_t *len_out,
+                                                   uint8_t *hashed_out);
+
+/**
+ * Releases parsed credentials; NULL is ignored.
+ */
+void keyprov_digest_credentials_free(struct keyprov_digest_credentials *credentials);
+
+/**
+ * Verifies `credentials` for `request` at time `now` against what the host's store holds for
+ * their username, and writes the verdict. Returns `KEYPROV_OK` whenever a verdict was reached,
+ * including refusals: the verdict says whether the phone is registered. Only an accepted
+ * verification changes the registrar (it records the nonce count).
+ */
+keyprov_result keyprov_digest_registrar_verify(struct keyprov_digest_registrar *registrar,
+                                               const struct keyprov_digest_credentials *credentials,
+                                               const struct keyprov_digest_request *request,
+                                               uint64_t now,
+                                               const struct keyprov_digest_stored_credential *stored,
+                                               struct keyprov_digest_verdict *verdict_out);
+
+/**
+ * Writes the Authentication-Info value (with `rspauth`) of the last accepted verification as
+ * NUL-terminated text, adding `nextnonce` when `nextnonce_len` is not 0 (a nonce from
+ * `keyprov_digest_registrar_issue_nonce`). Before any acceptance this fails with
+ * `KEYPROV_INVALID_STATE`.
+ */
+keyprov_result keyprov_digest_registrar_authentication_info(const struct keyprov_digest_registrar *registrar,
+                                                            const char *nextnonce,
+                                                            size_t nextnonce_len,
+                                                            char *buf,
+                                                            size_t buf_len,
+                                                            size_t *len_out);
+
+/**
+ * Zeroizes the nonce secret and releases the registrar; NULL is ignored.
+ */
+void keyprov_digest_registrar_free(struct keyprov_digest_registrar *registrar);
 
 /**
  * Instantiates a generator from `entropy` (at least `KEYPROV_DRBG_MIN_ENTROPY_LEN` bytes), a

@@ -92,7 +92,7 @@ struct Session {
 }
 
 /// One phone's Digest state for one server (registrar or proxy).
-#[derive(Debug)]
+#[derive(Clone, Debug)]
 pub struct Client {
     username: String,
     credential: ClientCredential,

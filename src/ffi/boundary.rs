@@ -14,7 +14,6 @@ use super::result::{KEYPROV_OK, keyprov_result};
 use crate::Error;
 
 /// Why a call failed, before it becomes a result code.
-#[allow(dead_code, reason = "first used by the wrappers of stateful objects")]
 #[derive(Debug)]
 pub(crate) enum Failure {
     /// The Rust API refused.
@@ -95,13 +94,11 @@ fn run(body: impl FnOnce() -> Result<(), Failure>) -> Result<(), Failure> {
 }
 
 /// A Rust value owned by C through a pointer, refusing further use after a panic inside it.
-#[allow(dead_code, reason = "first used by the wrappers of stateful objects")]
 pub(crate) struct Object<T> {
     value: T,
     poisoned: bool,
 }
 
-#[allow(dead_code, reason = "first used by the wrappers of stateful objects")]
 impl<T> Object<T> {
     /// Wraps a fresh value.
     pub(crate) fn new(value: T) -> Self {
@@ -173,7 +170,6 @@ pub(crate) unsafe fn object<'a, T>(
 }
 
 /// The object behind a pointer, for a call that changes it.
-#[allow(dead_code, reason = "first used by the wrappers of stateful objects")]
 ///
 /// # Safety
 /// `pointer` is NULL or points to a live `T` not used by anyone else during `'a`.
@@ -194,11 +190,24 @@ pub(crate) unsafe fn bytes_in<'a>(
     len: usize,
     argument: &'static str,
 ) -> Result<&'a [u8], Failure> {
-    match (pointer.is_null(), len) {
+    // SAFETY: forwarded from the caller's guarantee.
+    unsafe { slice_in(pointer, len, argument) }
+}
+
+/// An input array of `count` elements: NULL with count 0 is empty.
+///
+/// # Safety
+/// `pointer` is NULL or valid for reads of `count` elements that nobody changes during `'a`.
+pub(crate) unsafe fn slice_in<'a, T>(
+    pointer: *const T,
+    count: usize,
+    argument: &'static str,
+) -> Result<&'a [T], Failure> {
+    match (pointer.is_null(), count) {
         (_, 0) => Ok(&[]),
         (true, _) => Err(null(argument)),
-        // SAFETY: not NULL, and the caller guarantees `len` readable bytes.
-        (false, _) => Ok(unsafe { core::slice::from_raw_parts(pointer, len) }),
+        // SAFETY: not NULL, and the caller guarantees `count` readable elements.
+        (false, _) => Ok(unsafe { core::slice::from_raw_parts(pointer, count) }),
     }
 }
 

@@ -8,6 +8,11 @@ use core::ffi::c_char;
 use core::mem::{align_of, offset_of, size_of};
 
 use super::boundary::{self, Failure};
+use super::digest::client::keyprov_digest_client_policy;
+use super::digest::registrar::{
+    keyprov_digest_registrar_policy, keyprov_digest_stored_credential, keyprov_digest_verdict,
+};
+use super::digest::{keyprov_digest_request, keyprov_str};
 use super::keyid::keyprov_key_id_info;
 use super::keys::keyprov_session_context;
 use super::result::keyprov_result;
@@ -70,6 +75,15 @@ fn lookup(name: &str) -> Option<keyprov_layout> {
             key_id, key_id_len, service_id, service_id_len, device_nonce, device_nonce_len,
             registrar_nonce, registrar_nonce_len
         }
+        keyprov_str { ptr, len }
+        keyprov_digest_request { method, method_len, uri, uri_len, body, body_len }
+        keyprov_digest_client_policy { allow_md5, allow_rfc2069, prefer_auth_int, use_userhash }
+        keyprov_digest_registrar_policy {
+            algorithms, qop, allow_rfc2069, userhash, nonce_lifetime, max_clock_drift,
+            tracker_capacity
+        }
+        keyprov_digest_stored_credential { lookup, hash, secret, secret_len }
+        keyprov_digest_verdict { outcome, reason, algorithm, status_code, stale }
     }
 }
 

@@ -22,6 +22,7 @@
 
 mod boundary;
 
+pub mod digest;
 pub mod drbg;
 pub mod keyid;
 pub mod keys;

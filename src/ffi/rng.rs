@@ -23,14 +23,12 @@ pub type keyprov_rng_callback =
 /// `rand_core::CryptoRng` cannot fail, so a failing callback is remembered, its bytes are
 /// replaced by zeros, every later request fails too, and [`HostRng::finish`] reports the
 /// failure: callers discard whatever was computed with those bytes.
-#[allow(dead_code, reason = "first used by the Digest and role wrappers")]
 pub(crate) struct HostRng {
     callback: unsafe extern "C" fn(*mut c_void, *mut u8, usize) -> keyprov_result,
     userdata: *mut c_void,
     failure: Option<keyprov_result>,
 }
 
-#[allow(dead_code, reason = "first used by the Digest and role wrappers")]
 impl HostRng {
     /// The adapter for a callback; a NULL callback is refused.
     pub(crate) fn new(
