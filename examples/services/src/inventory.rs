@@ -64,17 +64,19 @@ fn parse_line(line: &str) -> Result<Phone> {
         bail!("expected 5 fields, found {}", fields.len());
     };
     Ok(Phone {
-        extension: checked("extension", extension, 2, 15, |c| c.is_ascii_digit())?,
-        serial: checked("serial", serial, 1, 32, |c| {
-            c.is_ascii_alphanumeric() || c == '-'
-        })?,
+        extension: checked("extension", extension, 2, 16, |c| c.is_ascii_digit())?,
+        serial: checked("serial", serial, 1, 32, serial_char)?,
         mac: normalise_mac(mac)?,
-        login: checked("login", login, 1, 64, login_char)?,
+        login: checked("login", login, 1, 32, login_char)?,
         pin: match pin {
             "" => None,
             pin => Some(checked("pin", pin, 4, 12, |c| c.is_ascii_digit())?),
         },
     })
+}
+
+fn serial_char(c: char) -> bool {
+    c.is_ascii_uppercase() || c.is_ascii_digit() || c == '-'
 }
 
 fn login_char(c: char) -> bool {

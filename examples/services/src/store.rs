@@ -28,7 +28,7 @@ pub const LOCKOUT_SECONDS: u64 = 300;
 const SCHEMA: &str = "
 CREATE TABLE IF NOT EXISTS counters (scope TEXT PRIMARY KEY, next INTEGER NOT NULL);
 CREATE TABLE IF NOT EXISTS users (
-    login TEXT PRIMARY KEY, extension TEXT NOT NULL, pin_salt BLOB, pin_verifier BLOB,
+    login TEXT PRIMARY KEY, extension TEXT NOT NULL, pin_verifier BLOB,
     failures INTEGER NOT NULL DEFAULT 0, locked_until INTEGER NOT NULL DEFAULT 0);
 CREATE TABLE IF NOT EXISTS devices (
     serial TEXT PRIMARY KEY, mac TEXT NOT NULL UNIQUE, extension TEXT NOT NULL,
@@ -44,8 +44,8 @@ CREATE TABLE IF NOT EXISTS epochs (
     epoch INTEGER PRIMARY KEY, created_at INTEGER NOT NULL, retired_at INTEGER);
 ";
 
-/// A user's PIN salt, verifier, failure count and lockout end.
-type PinRow = (Option<Vec<u8>>, Option<Vec<u8>>, u32, u64);
+/// A user's PIN verifier, failure count and lockout end.
+type PinRow = (Option<Vec<u8>>, u32, u64);
 
 /// The agent's database. Calls are short and serialised by a mutex.
 pub struct Store {
@@ -153,18 +153,18 @@ impl Store {
     /// Adds or replaces a user and a device of the inventory. The PIN is kept only as a
     /// salted verifier.
     pub fn enroll(&self, phone: &Phone) -> Result<()> {
-        let verifier = phone.pin.as_deref().map(pin_verifier).transpose()?;
-        let (salt, hash) = match &verifier {
-            Some((salt, hash)) => (Some(&salt[..]), Some(&hash[..])),
-            None => (None, None),
-        };
+        let verifier = phone
+            .pin
+            .as_deref()
+            .map(|pin| pin_verifier(&phone.login, pin));
+        let hash = verifier.as_ref().map(|v| &v[..]);
         let mut conn = self.conn();
         let tx = conn.transaction()?;
         tx.execute(
-            "INSERT INTO users(login, extension, pin_salt, pin_verifier) VALUES (?1, ?2, ?3, ?4)
+            "INSERT INTO users(login, extension, pin_verifier) VALUES (?1, ?2, ?3)
              ON CONFLICT(login) DO UPDATE SET extension = excluded.extension,
-             pin_salt = excluded.pin_salt, pin_verifier = excluded.pin_verifier",
-            params![phone.login, phone.extension, salt, hash],
+             pin_verifier = excluded.pin_verifier",
+            params![phone.login, phone.extension, hash],
         )?;
         tx.execute(
             "INSERT OR REPLACE INTO devices(serial, mac, extension, login) VALUES (?1,?2,?3,?4)",
@@ -182,22 +182,23 @@ impl Store {
         Ok(phones.len())
     }
 
-    /// Finds a device by serial number and MAC address; both must match.
-    pub fn device(&self, serial: &str, mac: &str) -> Result<Option<DeviceEntry>> {
+    /// Finds a device by `serial` or `mac` (the only columns accepted).
+    pub fn device_by(&self, column: &str, value: &str) -> Result<Option<DeviceEntry>> {
+        let sql = match column {
+            "serial" => "SELECT serial, mac, extension, login FROM devices WHERE serial = ?1",
+            "mac" => "SELECT serial, mac, extension, login FROM devices WHERE mac = ?1",
+            other => bail!("devices are not looked up by {other}"),
+        };
         let conn = self.conn();
         let entry = conn
-            .query_row(
-                "SELECT serial, mac, extension, login FROM devices WHERE serial = ?1 AND mac = ?2",
-                params![serial, mac],
-                |r| {
-                    Ok(DeviceEntry {
-                        serial: r.get(0)?,
-                        mac: r.get(1)?,
-                        extension: r.get(2)?,
-                        login: r.get(3)?,
-                    })
-                },
-            )
+            .query_row(sql, [value], |r| {
+                Ok(DeviceEntry {
+                    serial: r.get(0)?,
+                    mac: r.get(1)?,
+                    extension: r.get(2)?,
+                    login: r.get(3)?,
+                })
+            })
             .optional()?;
         Ok(entry)
     }
@@ -215,19 +216,24 @@ impl Store {
         Ok(matches!(found, Some(Some(_))))
     }
 
-    /// Checks a PIN, counting failures and locking the user out after [`MAX_PIN_FAILURES`].
-    pub fn check_pin(&self, login: &str, pin: &str, now: u64) -> Result<PinCheck> {
+    /// Checks a PIN proof with `matches`, which is given the user's stored verifier; counts
+    /// failures and locks the user out after [`MAX_PIN_FAILURES`].
+    pub fn check_pin(
+        &self,
+        login: &str,
+        now: u64,
+        matches: impl FnOnce(&[u8]) -> bool,
+    ) -> Result<PinCheck> {
         let mut conn = self.conn();
         let tx = conn.transaction()?;
         let row: Option<PinRow> = tx
             .query_row(
-                "SELECT pin_salt, pin_verifier, failures, locked_until FROM users
-                 WHERE login = ?1",
+                "SELECT pin_verifier, failures, locked_until FROM users WHERE login = ?1",
                 [login],
-                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
+                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
             )
             .optional()?;
-        let Some((salt, verifier, failures, locked_until)) = row else {
+        let Some((verifier, failures, locked_until)) = row else {
             return Ok(PinCheck::UnknownUser);
         };
         if locked_until > now {
@@ -235,11 +241,8 @@ impl Store {
                 until: locked_until,
             });
         }
-        let matches = match (salt, verifier) {
-            (Some(salt), Some(verifier)) => pin_matches(&salt, &verifier, pin),
-            _ => false,
-        };
-        let outcome = if matches {
+        let verifier = verifier.map(Zeroizing::new);
+        let outcome = if verifier.as_deref().is_some_and(|v| matches(v)) {
             tx.execute("UPDATE users SET failures = 0 WHERE login = ?1", [login])?;
             PinCheck::Accepted
         } else if failures + 1 >= MAX_PIN_FAILURES {
@@ -250,12 +253,13 @@ impl Store {
             )?;
             PinCheck::LockedOut { until }
         } else {
+            let failures = failures + 1;
             tx.execute(
                 "UPDATE users SET failures = ?2 WHERE login = ?1",
-                params![login, failures + 1],
+                params![login, failures],
             )?;
             PinCheck::Wrong {
-                remaining: MAX_PIN_FAILURES - failures - 1,
+                remaining: MAX_PIN_FAILURES - failures,
             }
         };
         tx.commit()?;
@@ -376,29 +380,22 @@ impl Store {
     }
 }
 
-fn pin_verifier(pin: &str) -> Result<([u8; 16], Zeroizing<[u8; 32]>)> {
-    let salt = crate::random::array::<16>()?;
-    let mut hash = Zeroizing::new([0u8; 32]);
+/// The PIN verifier of a user: PBKDF2-HMAC-SHA256 of the PIN, salted with the login (so the
+/// device can compute it too), [`PIN_ITERATIONS`] rounds.
+pub fn pin_verifier(login: &str, pin: &str) -> Zeroizing<[u8; 32]> {
+    let mut verifier = Zeroizing::new([0u8; 32]);
+    let salt = [PIN_SALT_PREFIX, login.as_bytes()].concat();
     pbkdf2::derive(
         pbkdf2::PBKDF2_HMAC_SHA256,
         PIN_ITERATIONS,
         &salt,
         pin.as_bytes(),
-        hash.as_mut_slice(),
+        verifier.as_mut_slice(),
     );
-    Ok((salt, hash))
+    verifier
 }
 
-fn pin_matches(salt: &[u8], verifier: &[u8], pin: &str) -> bool {
-    pbkdf2::verify(
-        pbkdf2::PBKDF2_HMAC_SHA256,
-        PIN_ITERATIONS,
-        salt,
-        pin.as_bytes(),
-        verifier,
-    )
-    .is_ok()
-}
+const PIN_SALT_PREFIX: &[u8] = b"keyprov-services pin:";
 
 #[cfg(test)]
 mod tests {
@@ -444,33 +441,21 @@ mod tests {
         store
             .enroll_all(&[phone(1, Some("1234")), phone(2, Some("9999"))])
             .unwrap();
+        let pin = |login: &str, pin: &str, now| {
+            let given = pin_verifier(login, pin);
+            store
+                .check_pin(login, now, |stored| stored == &given[..])
+                .unwrap()
+        };
         for remaining in (1..MAX_PIN_FAILURES).rev() {
-            assert_eq!(
-                store.check_pin("user1", "0000", 100).unwrap(),
-                PinCheck::Wrong { remaining }
-            );
+            assert_eq!(pin("user1", "0000", 100), PinCheck::Wrong { remaining });
         }
         let until = 100 + LOCKOUT_SECONDS;
-        assert_eq!(
-            store.check_pin("user1", "0000", 100).unwrap(),
-            PinCheck::LockedOut { until }
-        );
-        assert_eq!(
-            store.check_pin("user1", "1234", 101).unwrap(),
-            PinCheck::LockedOut { until }
-        );
-        assert_eq!(
-            store.check_pin("user2", "9999", 101).unwrap(),
-            PinCheck::Accepted
-        );
-        assert_eq!(
-            store.check_pin("user1", "1234", until).unwrap(),
-            PinCheck::Accepted
-        );
-        assert_eq!(
-            store.check_pin("nobody", "1", 0).unwrap(),
-            PinCheck::UnknownUser
-        );
+        assert_eq!(pin("user1", "0000", 100), PinCheck::LockedOut { until });
+        assert_eq!(pin("user1", "1234", 101), PinCheck::LockedOut { until });
+        assert_eq!(pin("user2", "9999", 101), PinCheck::Accepted);
+        assert_eq!(pin("user1", "1234", until), PinCheck::Accepted);
+        assert_eq!(pin("nobody", "1234", 0), PinCheck::UnknownUser);
     }
 
     #[test]
@@ -495,23 +480,16 @@ mod tests {
     }
 
     #[test]
-    fn pin_verifier_is_pbkdf2_sha256() {
-        // Independent value: Python hashlib.pbkdf2_hmac('sha256', b'1234', bytes(16), 2000).
-        let mut out = [0u8; 32];
-        pbkdf2::derive(
-            pbkdf2::PBKDF2_HMAC_SHA256,
-            PIN_ITERATIONS,
-            &[0u8; 16],
-            b"1234",
-            &mut out,
-        );
-        assert_eq!(crate::seed::hex_encode(&out), EXPECTED_PBKDF2);
-        assert!(pin_matches(&[0u8; 16], &out, "1234"));
-        assert!(!pin_matches(&[0u8; 16], &out, "1235"));
+    fn pin_verifier_is_pbkdf2_sha256_salted_with_login() {
+        // Independent value: Python
+        // hashlib.pbkdf2_hmac('sha256', b'1234', b'keyprov-services pin:alice', 2000).
+        let verifier = pin_verifier("alice", "1234");
+        assert_eq!(crate::seed::hex_encode(&verifier[..]), EXPECTED_PBKDF2);
+        assert_ne!(verifier, pin_verifier("alice", "1235"));
     }
 
     const EXPECTED_PBKDF2: &str =
-        "e4a1dc928bbcd0d82c1c43349954923db8dfe58b85947479be24d70b3c3bf529";
+        "9c35223ce529fef30d866bb7bc0709dfaa5465af1741dd248ac338376e011125";
 
     #[test]
     fn epochs_start_at_one_and_rotate() {
