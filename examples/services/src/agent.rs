@@ -121,6 +121,7 @@ where
         tokio::select! {
             accepted = listener.accept() => match accepted {
                 Ok((tcp, peer)) => {
+                    let _ = tcp.set_nodelay(true);
                     let served = serve(tcp);
                     connections.spawn(async move {
                         if let Err(e) = served.await {

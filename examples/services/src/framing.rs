@@ -41,8 +41,11 @@ where
             u32::MAX
         ))
     })?;
-    writer.write_all(&len.to_be_bytes()).await?;
-    writer.write_all(message).await?;
+    // One write, so that prefix and body travel in one TLS record and one TCP segment.
+    let mut frame = Vec::with_capacity(4 + message.len());
+    frame.extend_from_slice(&len.to_be_bytes());
+    frame.extend_from_slice(message);
+    writer.write_all(&frame).await?;
     writer.flush().await
 }
 

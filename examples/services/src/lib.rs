@@ -5,10 +5,15 @@
 //! integration tests drive directly.
 
 pub mod agent;
+pub mod bindings;
 pub mod conversation;
+pub mod enterprise;
 pub mod framing;
 pub mod inventory;
+pub mod lab;
+pub mod phone;
 pub mod random;
+pub mod registrar;
 pub mod seed;
 pub mod sip;
 pub mod store;
@@ -20,4 +25,14 @@ pub fn now() -> u64 {
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| d.as_secs())
         .unwrap_or(0)
+}
+
+/// Logs to stderr with `filter` (tracing syntax), unless `RUST_LOG` says otherwise.
+pub fn init_tracing(filter: &str) {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(filter));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .try_init();
 }

@@ -18,16 +18,22 @@ pub const MAX_SEED_LEN: usize = 1024;
 
 /// Reads the seed, after checking that the file's mode is 0600 or stricter.
 pub fn read_seed(path: &Path) -> Result<Zeroizing<Vec<u8>>> {
-    let meta = fs::metadata(path).with_context(|| format!("seed file {}", path.display()))?;
+    check_private(path)?;
+    let text = Zeroizing::new(fs::read_to_string(path).context("seed file is not text")?);
+    decode_hex_seed(text.trim())
+}
+
+/// Refuses a file that its group or others may access in any way.
+pub fn check_private(path: &Path) -> Result<()> {
+    let meta = fs::metadata(path).with_context(|| format!("file {}", path.display()))?;
     let mode = meta.permissions().mode() & 0o777;
     if mode & 0o077 != 0 {
         bail!(
-            "seed file {} has mode {mode:04o}: group and others must have no access (chmod 600)",
+            "file {} has mode {mode:04o}: group and others must have no access (chmod 600)",
             path.display()
         );
     }
-    let text = Zeroizing::new(fs::read_to_string(path).context("seed file is not text")?);
-    decode_hex_seed(text.trim())
+    Ok(())
 }
 
 /// Writes a fresh random seed to a new file created with mode 0600.
@@ -47,18 +53,24 @@ pub fn write_new_seed(path: &Path) -> Result<()> {
 }
 
 fn decode_hex_seed(text: &str) -> Result<Zeroizing<Vec<u8>>> {
-    if text.len() % 2 != 0 || !text.bytes().all(|b| b.is_ascii_hexdigit()) {
-        bail!("seed file must hold an even number of hexadecimal digits");
-    }
-    let len = text.len() / 2;
+    let seed = decode_hex(text).context("seed file")?;
+    let len = seed.len();
     if !(MIN_SEED_LEN..=MAX_SEED_LEN).contains(&len) {
         bail!("seed holds {len} bytes; accepted {MIN_SEED_LEN}..={MAX_SEED_LEN}");
     }
-    let mut seed = Zeroizing::new(Vec::with_capacity(len));
-    for pair in text.as_bytes().chunks(2) {
-        seed.push((hex_value(pair[0]) << 4) | hex_value(pair[1]));
-    }
     Ok(seed)
+}
+
+/// Bytes from hexadecimal text (either case).
+pub fn decode_hex(text: &str) -> Result<Zeroizing<Vec<u8>>> {
+    if text.len() % 2 != 0 || !text.bytes().all(|b| b.is_ascii_hexdigit()) {
+        bail!("expected an even number of hexadecimal digits");
+    }
+    let mut out = Zeroizing::new(Vec::with_capacity(text.len() / 2));
+    for pair in text.as_bytes().chunks(2) {
+        out.push((hex_value(pair[0]) << 4) | hex_value(pair[1]));
+    }
+    Ok(out)
 }
 
 fn hex_value(digit: u8) -> u8 {

@@ -23,6 +23,8 @@ pub struct Message {
     pub headers: Headers,
     /// The body (registrations carry none).
     pub body: Bytes,
+    /// The Request-URI exactly as written, for a request (Digest checks it).
+    pub request_uri: Option<String>,
 }
 
 /// The length of the first complete message in `buf` (head and body), if there is one, for
@@ -78,8 +80,13 @@ impl Message {
         let src = Bytes::copy_from_slice(bytes);
         let mut parser = PullParser::new(&src, 0);
         let first = next_line(&mut parser)?.ok_or_else(|| anyhow!("sip message is empty"))?;
-        let (_, line) = MessageLine::parse(&src)(utf8(first)?)
-            .map_err(|_| anyhow!("sip start line is malformed"))?;
+        let first = utf8(first)?;
+        let (_, line) =
+            MessageLine::parse(&src)(first).map_err(|_| anyhow!("sip start line is malformed"))?;
+        let request_uri = line
+            .is_request()
+            .then(|| first.split_whitespace().nth(1).map(str::to_string))
+            .flatten();
         let mut headers = Headers::new();
         while let Some(raw) = next_line(&mut parser)? {
             let (_, Line { name, value }) =
@@ -91,6 +98,7 @@ impl Message {
             line,
             headers,
             body,
+            request_uri,
         })
     }
 
@@ -306,6 +314,7 @@ mod tests {
         assert_eq!(msg.cseq().unwrap(), (7, Method::REGISTER));
         assert_eq!(msg.to_user().unwrap(), "2001");
         assert_eq!(msg.expires().unwrap(), Some(300));
+        assert_eq!(msg.request_uri.as_deref(), Some("sip:sip.example.test"));
         let contacts = msg.contacts().unwrap().unwrap();
         assert_eq!(contacts.len(), 2);
         assert_eq!(

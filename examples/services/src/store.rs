@@ -151,34 +151,36 @@ impl Store {
     }
 
     /// Adds or replaces a user and a device of the inventory. The PIN is kept only as a
-    /// salted verifier.
+    /// verifier.
     pub fn enroll(&self, phone: &Phone) -> Result<()> {
-        let verifier = phone
-            .pin
-            .as_deref()
-            .map(|pin| pin_verifier(&phone.login, pin));
-        let hash = verifier.as_ref().map(|v| &v[..]);
-        let mut conn = self.conn();
-        let tx = conn.transaction()?;
-        tx.execute(
-            "INSERT INTO users(login, extension, pin_verifier) VALUES (?1, ?2, ?3)
-             ON CONFLICT(login) DO UPDATE SET extension = excluded.extension,
-             pin_verifier = excluded.pin_verifier",
-            params![phone.login, phone.extension, hash],
-        )?;
-        tx.execute(
-            "INSERT OR REPLACE INTO devices(serial, mac, extension, login) VALUES (?1,?2,?3,?4)",
-            params![phone.serial, phone.mac, phone.extension, phone.login],
-        )?;
-        tx.commit()?;
-        Ok(())
+        self.enroll_all(std::slice::from_ref(phone)).map(|_| ())
     }
 
-    /// Enrolls every phone in one transaction per phone; returns how many.
+    /// Enrolls every phone in one transaction; returns how many.
     pub fn enroll_all(&self, phones: &[Phone]) -> Result<usize> {
+        let mut conn = self.conn();
+        let tx = conn.transaction()?;
         for phone in phones {
-            self.enroll(phone)?;
+            let verifier = phone
+                .pin
+                .as_deref()
+                .map(|pin| pin_verifier(&phone.login, pin));
+            tx.execute(
+                "INSERT INTO users(login, extension, pin_verifier) VALUES (?1, ?2, ?3)
+                 ON CONFLICT(login) DO UPDATE SET extension = excluded.extension,
+                 pin_verifier = excluded.pin_verifier",
+                params![
+                    phone.login,
+                    phone.extension,
+                    verifier.as_ref().map(|v| &v[..])
+                ],
+            )?;
+            tx.execute(
+                "INSERT OR REPLACE INTO devices(serial, mac, extension, login) VALUES (?1,?2,?3,?4)",
+                params![phone.serial, phone.mac, phone.extension, phone.login],
+            )?;
         }
+        tx.commit()?;
         Ok(phones.len())
     }
 

@@ -1,0 +1,568 @@
+//! The SIP registrar: REGISTER over UDP and TCP, challenged with Digest, verified against a
+//! password derived from the per-service key that the agent hands out over mutual TLS.
+//!
+//! The address of record of a phone is its key identifier: `sip:<key id text>@<realm>`, and
+//! the Digest username must equal it, so a phone can only bind its own address. Keys are
+//! cached for a configurable time, after which the agent is asked again, so a superseded or
+//! revoked key is refused within that time.
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use anyhow::{Context, Result, bail};
+use ezk_sip_types::print::{AppendCtx, PrintCtx, UriContext};
+use ezk_sip_types::{Method, Name};
+use keyprov::Error as KpError;
+use keyprov::digest::{
+    self, Algorithm, CredentialLookup, Credentials, Outcome, RegistrarPolicy, StoredCredential,
+    Username,
+};
+use keyprov::keyid::KeyId;
+use keyprov::secret::{DigestNonceSecret, DigestPassphrase, DigestPassword};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::{TcpListener, TcpStream, UdpSocket};
+use tokio::task::JoinSet;
+use tokio_rustls::TlsConnector;
+use tokio_rustls::client::TlsStream;
+use tracing::{debug, info, warn};
+
+use crate::bindings::Bindings;
+use crate::conversation as conv;
+use crate::framing::{read_frame, write_frame};
+use crate::random::OsRng;
+use crate::sip::{self, MAX_MESSAGE, Message};
+use crate::tls::{self, Identity};
+
+/// Time allowed for one key fetch from the agent.
+pub const FETCH_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// Everything the registrar needs to run.
+#[derive(Clone, Debug)]
+pub struct RegistrarConfig {
+    /// Where SIP is served, on UDP and TCP alike.
+    pub sip_listen: SocketAddr,
+    /// The realm: the service name in the registrar's certificate.
+    pub realm: String,
+    /// The agent's registrar-facing address.
+    pub agent: SocketAddr,
+    /// The CA the agent's certificate chains to.
+    pub ca: PathBuf,
+    /// The registrar's client certificate and key.
+    pub identity: Identity,
+    /// Also offer MD5 (after SHA-256), for phones that know nothing else.
+    pub allow_md5: bool,
+    /// Seconds a fetched key (or a refusal) is used before the agent is asked again.
+    pub key_cache_seconds: u64,
+    /// Shortest binding accepted, in seconds (shorter gets 423).
+    pub min_expires: u32,
+    /// Longest binding granted, in seconds.
+    pub max_expires: u32,
+}
+
+impl RegistrarConfig {
+    /// Defaults for a realm: SHA-256 only, keys cached 60 s, bindings 60 s to 1 hour.
+    pub fn new(realm: &str, agent: SocketAddr, ca: PathBuf, identity: Identity) -> Self {
+        Self {
+            sip_listen: SocketAddr::from(([127, 0, 0, 1], 0)),
+            realm: realm.into(),
+            agent,
+            ca,
+            identity,
+            allow_md5: false,
+            key_cache_seconds: 60,
+            min_expires: 60,
+            max_expires: 3600,
+        }
+    }
+}
+
+/// A running registrar; dropping it stops it.
+pub struct RunningRegistrar {
+    /// The bound SIP address (UDP and TCP).
+    pub sip_addr: SocketAddr,
+    state: Arc<State>,
+    tasks: JoinSet<()>,
+}
+
+impl RunningRegistrar {
+    /// Stops serving at once, as a crash would: bindings and cached keys are lost.
+    pub async fn stop(mut self) {
+        self.tasks.abort_all();
+        while self.tasks.join_next().await.is_some() {}
+    }
+
+    /// How many addresses of record have a live binding.
+    pub fn registered(&self) -> usize {
+        self.state
+            .bindings
+            .lock()
+            .map(|mut b| b.purge(crate::now()))
+            .unwrap_or(0)
+    }
+
+    /// How many keys were fetched from the agent since start.
+    pub fn keys_fetched(&self) -> u64 {
+        self.state.fetches.load(Ordering::Relaxed)
+    }
+}
+
+struct State {
+    config: RegistrarConfig,
+    digest: Mutex<digest::Registrar>,
+    keys: Mutex<HashMap<String, CachedKey>>,
+    bindings: Mutex<Bindings>,
+    agent: AgentClient,
+    to_tag: String,
+    fetches: AtomicU64,
+}
+
+struct CachedKey {
+    fetched_at: u64,
+    answer: Result<(DigestPassword, u64), KpError>,
+}
+
+/// Starts the registrar.
+pub async fn start(config: RegistrarConfig) -> Result<RunningRegistrar> {
+    let mut policy = RegistrarPolicy::new(&config.realm);
+    policy.algorithms = vec![Algorithm::SHA256];
+    if config.allow_md5 {
+        policy.algorithms.push(Algorithm::MD5);
+    }
+    let secret = DigestNonceSecret::from_bytes(&crate::random::array::<32>()?)?;
+    let client_tls = tls::client(&config.ca, Some(&config.identity))?;
+    let udp = UdpSocket::bind(config.sip_listen).await?;
+    let sip_addr = udp.local_addr()?;
+    let tcp = TcpListener::bind(sip_addr).await?;
+    info!(%sip_addr, realm = %config.realm, "registrar listening on udp and tcp");
+    let state = Arc::new(State {
+        digest: Mutex::new(digest::Registrar::new(policy, secret)?),
+        keys: Mutex::new(HashMap::new()),
+        bindings: Mutex::new(Bindings::default()),
+        agent: AgentClient::new(config.agent, TlsConnector::from(client_tls)),
+        to_tag: sip::token(""),
+        fetches: AtomicU64::new(0),
+        config,
+    });
+    let mut tasks = JoinSet::new();
+    tasks.spawn(serve_udp(Arc::new(udp), state.clone()));
+    tasks.spawn(serve_tcp(tcp, state.clone()));
+    Ok(RunningRegistrar {
+        sip_addr,
+        state,
+        tasks,
+    })
+}
+
+async fn serve_udp(socket: Arc<UdpSocket>, state: Arc<State>) {
+    let mut buf = vec![0u8; 65_535];
+    let mut handlers = JoinSet::new();
+    loop {
+        tokio::select! {
+            received = socket.recv_from(&mut buf) => {
+                let Ok((len, peer)) = received else { continue };
+                if len > MAX_MESSAGE {
+                    debug!(%peer, len, "oversized datagram dropped");
+                    continue;
+                }
+                let datagram = buf[..len].to_vec();
+                let (socket, state) = (socket.clone(), state.clone());
+                handlers.spawn(async move {
+                    if let Some(reply) = state.handle_bytes(&datagram, peer).await {
+                        let _ = socket.send_to(&reply, peer).await;
+                    }
+                });
+            }
+            Some(_) = handlers.join_next(), if !handlers.is_empty() => {}
+        }
+    }
+}
+
+async fn serve_tcp(listener: TcpListener, state: Arc<State>) {
+    let mut connections = JoinSet::new();
+    loop {
+        tokio::select! {
+            accepted = listener.accept() => {
+                let Ok((stream, peer)) = accepted else { continue };
+                let _ = stream.set_nodelay(true);
+                let state = state.clone();
+                connections.spawn(async move {
+                    if let Err(e) = serve_tcp_connection(stream, peer, state).await {
+                        debug!(%peer, error = %format!("{e:#}"), "sip tcp connection closed");
+                    }
+                });
+            }
+            Some(_) = connections.join_next(), if !connections.is_empty() => {}
+        }
+    }
+}
+
+async fn serve_tcp_connection(
+    mut stream: TcpStream,
+    peer: SocketAddr,
+    state: Arc<State>,
+) -> Result<()> {
+    let mut buf = Vec::with_capacity(4096);
+    let mut chunk = [0u8; 4096];
+    loop {
+        while let Some(len) = sip::complete_length(&buf)? {
+            let message: Vec<u8> = buf.drain(..len).collect();
+            if let Some(reply) = state.handle_bytes(&message, peer).await {
+                stream.write_all(&reply).await?;
+            }
+        }
+        let read = tokio::time::timeout(Duration::from_secs(300), stream.read(&mut chunk))
+            .await
+            .context("sip tcp connection idle")??;
+        if read == 0 {
+            return Ok(());
+        }
+        buf.extend_from_slice(&chunk[..read]);
+    }
+}
+
+/// A Digest verification's result that the phone is told about.
+enum Verdict {
+    Reply(Vec<u8>),
+    Registered(String),
+}
+
+impl State {
+    /// Handles one received message; returns the reply, if one is due.
+    async fn handle_bytes(&self, bytes: &[u8], peer: SocketAddr) -> Option<Vec<u8>> {
+        let message = match Message::parse(bytes) {
+            Ok(message) => message,
+            Err(e) => {
+                debug!(%peer, error = %format!("{e:#}"), "unparsable sip message dropped");
+                return None;
+            }
+        };
+        let method = message.method()?.clone();
+        if method != Method::REGISTER {
+            return Some(sip::response(
+                &message,
+                405,
+                "Method Not Allowed",
+                &self.to_tag,
+                &[("Allow", "REGISTER".into())],
+            ));
+        }
+        Some(match self.register(&message, peer).await {
+            Ok(reply) => reply,
+            Err(e) => {
+                debug!(%peer, error = %format!("{e:#}"), "bad register");
+                let warning = format!("399 registrar \"{}\"", sanitize(&format!("{e:#}")));
+                sip::response(
+                    &message,
+                    400,
+                    "Bad Request",
+                    &self.to_tag,
+                    &[("Warning", warning)],
+                )
+            }
+        })
+    }
+
+    async fn register(&self, message: &Message, peer: SocketAddr) -> Result<Vec<u8>> {
+        for name in [Name::VIA, Name::FROM, Name::TO, Name::CALL_ID] {
+            message.required(&name)?;
+        }
+        let (cseq, cseq_method) = message.cseq()?;
+        if cseq_method != Method::REGISTER {
+            bail!("cseq method is not REGISTER");
+        }
+        let aor = message.to_user()?;
+        let Some(authorization) = message.header(&Name::AUTHORIZATION) else {
+            return Ok(self.challenge(message, false));
+        };
+        match self.authenticate(message, authorization, &aor).await? {
+            Verdict::Reply(reply) => Ok(reply),
+            Verdict::Registered(info) => self.bind(message, &aor, cseq, info, peer),
+        }
+    }
+
+    fn challenge(&self, message: &Message, stale: bool) -> Vec<u8> {
+        let now = crate::now();
+        let challenges = lock(&self.digest).challenges(now, stale, &mut OsRng);
+        let extra: Vec<(&str, String)> = challenges
+            .into_iter()
+            .map(|c| ("WWW-Authenticate", c))
+            .collect();
+        sip::response(message, 401, "Unauthorized", &self.to_tag, &extra)
+    }
+
+    fn forbidden(&self, message: &Message, why: Option<&str>) -> Vec<u8> {
+        let extra: Vec<(&str, String)> = why
+            .map(|w| ("Warning", format!("399 {} \"{w}\"", self.config.realm)))
+            .into_iter()
+            .collect();
+        sip::response(message, 403, "Forbidden", &self.to_tag, &extra)
+    }
+
+    async fn authenticate(
+        &self,
+        message: &Message,
+        authorization: &str,
+        aor: &str,
+    ) -> Result<Verdict> {
+        let Ok(credentials) = Credentials::parse(authorization) else {
+            return Ok(Verdict::Reply(self.forbidden(message, None)));
+        };
+        let Username::Plain(username) = &credentials.username else {
+            return Ok(Verdict::Reply(self.forbidden(message, None)));
+        };
+        if username != aor || Some(credentials.uri.as_str()) != message.request_uri.as_deref() {
+            debug!(
+                username,
+                aor, "digest username or uri does not match the request"
+            );
+            return Ok(Verdict::Reply(self.forbidden(message, None)));
+        }
+        let now = crate::now();
+        let lookup = match self.credential(username, now).await? {
+            Ok(lookup) => lookup,
+            Err(KpError::Expired) => {
+                info!(key_id = %username, "registration with an expired key refused");
+                return Ok(Verdict::Reply(self.forbidden(message, Some(KEY_EXPIRED))));
+            }
+            Err(_) => CredentialLookup::UnknownKeyId,
+        };
+        let request = digest::Request {
+            method: "REGISTER",
+            uri: &credentials.uri,
+            body: &message.body,
+        };
+        let outcome = lock(&self.digest).verify(&credentials, &request, now, lookup);
+        Ok(self.verdict(message, username, outcome))
+    }
+
+    fn verdict(&self, message: &Message, key_id: &str, outcome: Outcome) -> Verdict {
+        let reply = match outcome {
+            Outcome::Accepted(accepted) => {
+                return Verdict::Registered(accepted.info.to_header_value().unwrap_or_default());
+            }
+            Outcome::Stale | Outcome::Replay => {
+                info!(key_id, outcome = ?outcome, "stale or replayed digest answered with a new nonce");
+                self.challenge(message, true)
+            }
+            Outcome::ForgedNonce => self.challenge(message, false),
+            Outcome::Superseded => {
+                info!(key_id, "registration with a superseded key refused");
+                self.forbidden(message, Some(KEY_SUPERSEDED))
+            }
+            Outcome::Revoked => {
+                info!(key_id, "registration with a revoked key refused");
+                self.forbidden(message, Some(KEY_REVOKED))
+            }
+            Outcome::UnknownKeyId | Outcome::WrongResponse | Outcome::Malformed(_) => {
+                info!(key_id, outcome = ?outcome, "registration refused");
+                self.forbidden(message, None)
+            }
+        };
+        Verdict::Reply(reply)
+    }
+
+    fn bind(
+        &self,
+        message: &Message,
+        aor: &str,
+        cseq: u32,
+        info: String,
+        peer: SocketAddr,
+    ) -> Result<Vec<u8>> {
+        let now = crate::now();
+        let default = message.expires()?.unwrap_or(3600);
+        let call_id = message.required(&Name::CALL_ID)?;
+        let mut bindings = lock(&self.bindings);
+        match message.contacts()? {
+            None => bindings.remove_all(aor),
+            Some(contacts) => {
+                let mut wanted = Vec::with_capacity(contacts.len());
+                for contact in contacts {
+                    let expires = match contact.params.get_val("expires") {
+                        Some(v) => v.as_str().parse().context("contact expires not a number")?,
+                        None => default,
+                    };
+                    if expires != 0 && expires < self.config.min_expires {
+                        let min = self.config.min_expires.to_string();
+                        return Ok(sip::response(
+                            message,
+                            423,
+                            "Interval Too Brief",
+                            &self.to_tag,
+                            &[("Min-Expires", min)],
+                        ));
+                    }
+                    let ctx = PrintCtx {
+                        method: None,
+                        uri: Some(UriContext::Contact),
+                    };
+                    let uri = contact.uri.uri.print_ctx(ctx).to_string();
+                    wanted.push((uri, expires.min(self.config.max_expires)));
+                }
+                if bindings.update(aor, &wanted, call_id, cseq, now).is_err() {
+                    return Ok(sip::response(
+                        message,
+                        500,
+                        "Server Internal Error",
+                        &self.to_tag,
+                        &[("Warning", "399 registrar \"cseq out of order\"".into())],
+                    ));
+                }
+            }
+        }
+        let mut extra: Vec<(&str, String)> = bindings
+            .current(aor, now)
+            .into_iter()
+            .map(|(contact, left)| ("Contact", format!("<{contact}>;expires={left}")))
+            .collect();
+        if !info.is_empty() {
+            extra.push(("Authentication-Info", info));
+        }
+        debug!(aor, %peer, "registered");
+        Ok(sip::response(message, 200, "OK", &self.to_tag, &extra))
+    }
+
+    /// The credential of a key identifier: from the cache, or fetched from the agent.
+    async fn credential(
+        &self,
+        username: &str,
+        now: u64,
+    ) -> Result<Result<CredentialLookup, KpError>> {
+        if let Some(answer) = self.cached(username, now) {
+            return Ok(answer);
+        }
+        let Ok(key_id) = username.parse::<KeyId>() else {
+            return Ok(Ok(CredentialLookup::UnknownKeyId));
+        };
+        self.fetches.fetch_add(1, Ordering::Relaxed);
+        let fetched = self.agent.fetch(&key_id, &self.config.realm).await?;
+        let answer = fetched.map(|key| (key.service_key.digest_password(), key.not_after));
+        if let Err(refused) = &answer {
+            debug!(key_id = %username, refused = %refused, "agent refused the key");
+        }
+        lock(&self.keys).insert(
+            username.to_string(),
+            CachedKey {
+                fetched_at: now,
+                answer,
+            },
+        );
+        Ok(self
+            .cached(username, now)
+            .unwrap_or(Ok(CredentialLookup::UnknownKeyId)))
+    }
+
+    fn cached(&self, username: &str, now: u64) -> Option<Result<CredentialLookup, KpError>> {
+        let keys = lock(&self.keys);
+        let entry = keys.get(username)?;
+        if now >= entry.fetched_at + self.config.key_cache_seconds {
+            return None;
+        }
+        Some(match &entry.answer {
+            Ok((_, not_after)) if *not_after < now => Err(KpError::Expired),
+            Ok((password, _)) => Ok(CredentialLookup::Found(StoredCredential::Password(
+                DigestPassphrase::from(password),
+            ))),
+            Err(KpError::Superseded) => Ok(CredentialLookup::Superseded),
+            Err(KpError::Revoked) => Ok(CredentialLookup::Revoked),
+            Err(KpError::Expired) => Err(KpError::Expired),
+            Err(_) => Ok(CredentialLookup::UnknownKeyId),
+        })
+    }
+}
+
+/// Warning text of a 403 for a superseded key; phones re-provision on it.
+pub const KEY_SUPERSEDED: &str = "key superseded";
+/// Warning text of a 403 for an expired key; phones re-provision on it.
+pub const KEY_EXPIRED: &str = "key expired";
+/// Warning text of a 403 for a revoked key.
+pub const KEY_REVOKED: &str = "key revoked";
+
+fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    mutex
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+fn sanitize(text: &str) -> String {
+    text.chars()
+        .filter(|c| c.is_ascii_graphic() || *c == ' ')
+        .filter(|c| *c != '"')
+        .take(120)
+        .collect()
+}
+
+/// One mutually authenticated TLS connection to the agent, reopened when it breaks.
+struct AgentClient {
+    addr: SocketAddr,
+    connector: TlsConnector,
+    connection: tokio::sync::Mutex<Option<TlsStream<TcpStream>>>,
+    next_id: AtomicU32,
+}
+
+impl AgentClient {
+    fn new(addr: SocketAddr, connector: TlsConnector) -> Self {
+        Self {
+            addr,
+            connector,
+            connection: tokio::sync::Mutex::new(None),
+            next_id: AtomicU32::new(1),
+        }
+    }
+
+    /// Fetches the per-service key of `key_id`; a broken connection is reopened once.
+    async fn fetch(
+        &self,
+        key_id: &KeyId,
+        service: &str,
+    ) -> Result<Result<conv::FetchedKey, KpError>> {
+        let id = self.next_id.fetch_add(1, Ordering::Relaxed);
+        let request = conv::key_request(id, key_id, service)?;
+        let mut connection = self.connection.lock().await;
+        let mut last_error = None;
+        for _ in 0..2 {
+            if connection.is_none() {
+                match self.connect().await {
+                    Ok(stream) => *connection = Some(stream),
+                    Err(e) => {
+                        last_error = Some(e);
+                        continue;
+                    }
+                }
+            }
+            let stream = connection.as_mut().expect("connected above");
+            match tokio::time::timeout(FETCH_TIMEOUT, exchange(stream, &request)).await {
+                Ok(Ok(answer)) => return conv::key_answer(&answer, id),
+                Ok(Err(e)) => last_error = Some(e),
+                Err(_) => last_error = Some(anyhow::anyhow!("key fetch timed out")),
+            }
+            *connection = None;
+        }
+        warn!(agent = %self.addr, "key fetch failed");
+        Err(last_error.unwrap_or_else(|| anyhow::anyhow!("key fetch failed")))
+    }
+
+    async fn connect(&self) -> Result<TlsStream<TcpStream>> {
+        let tcp = TcpStream::connect(self.addr)
+            .await
+            .context("connect to agent")?;
+        tcp.set_nodelay(true)?;
+        let stream = self
+            .connector
+            .connect(tls::agent_server_name(), tcp)
+            .await?;
+        debug!(agent = %self.addr, "connected to agent");
+        Ok(stream)
+    }
+}
+
+async fn exchange(stream: &mut TlsStream<TcpStream>, request: &[u8]) -> Result<Vec<u8>> {
+    write_frame(stream, request).await?;
+    read_frame(stream, crate::agent::MAX_MESSAGE)
+        .await?
+        .context("agent closed the connection")
+}
