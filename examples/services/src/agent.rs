@@ -320,7 +320,7 @@ impl AgentCore {
         let device_text = device.to_string();
         let scope = format!("{}/{device_text}", self.epoch);
         let counter = self.store.reserve_counters(&scope, 1)?;
-        let key_id = KeyId::structured(self.epoch, self.agent.clone(), device, counter);
+        let key_id = KeyId::structured(self.epoch, self.agent, device, counter);
         let schedule = self.keyring.schedule(self.epoch)?;
         let secret = schedule.device_key(&key_id.to_bytes())?;
         let not_after = now + self.key_lifetime;

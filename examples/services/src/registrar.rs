@@ -286,7 +286,10 @@ impl State {
 
     fn challenge(&self, message: &Message, stale: bool) -> Vec<u8> {
         let now = crate::now();
-        let challenges = lock(&self.digest).challenges(now, stale, &mut OsRng);
+        // The operating system generator cannot fail, so neither can issuing a nonce.
+        let challenges = lock(&self.digest)
+            .challenges(now, stale, &mut OsRng)
+            .unwrap_or_default();
         let extra: Vec<(&str, String)> = challenges
             .into_iter()
             .map(|c| ("WWW-Authenticate", c))
