@@ -45,7 +45,10 @@ pub const DEFAULT_RESEED_INTERVAL: u64 = 1 << 24;
 const OUT_LEN: usize = 32;
 
 /// An HMAC_DRBG (SHA-256) instance. Its state is zeroized on drop and never printed.
-#[derive(Zeroize, ZeroizeOnDrop)]
+///
+/// [`Zeroize::zeroize`] uninstantiates it (SP 800-90A section 9.4): from then on generate and
+/// reseed fail with [`Error::InvalidState`], since the all-zero state is public.
+#[derive(ZeroizeOnDrop)]
 pub struct HmacDrbg {
     key: [u8; OUT_LEN],
     value: [u8; OUT_LEN],
@@ -74,6 +77,7 @@ impl HmacDrbg {
 
     /// Mixes in fresh entropy and restarts the reseed counter (section 10.1.2.4).
     pub fn reseed(&mut self, entropy: &[u8], additional_input: &[u8]) -> Result<(), Error> {
+        self.check_instantiated("reseed")?;
         check_entropy(entropy)?;
         check_max("additional input", additional_input)?;
         self.update(&[entropy, additional_input]);
@@ -120,13 +124,28 @@ impl HmacDrbg {
         Ok(())
     }
 
-    /// Generate requests still allowed before a reseed is required.
+    /// Generate requests still allowed before a reseed is required (0 once zeroized).
     pub fn requests_before_reseed(&self) -> u64 {
+        if self.reseed_counter == 0 {
+            return 0;
+        }
         (self.reseed_interval + 1).saturating_sub(self.reseed_counter)
+    }
+
+    /// Fails once the state was zeroized.
+    fn check_instantiated(&self, call: &'static str) -> Result<(), Error> {
+        if self.reseed_counter == 0 {
+            return Err(Error::InvalidState {
+                call,
+                state: "zeroized",
+            });
+        }
+        Ok(())
     }
 
     /// Fails unless `requests` more generate requests fit in the reseed interval.
     fn check_requests_left(&self, requests: u64) -> Result<(), Error> {
+        self.check_instantiated("generate")?;
         if requests > self.requests_before_reseed() {
             return Err(Error::ReseedRequired);
         }
@@ -160,6 +179,15 @@ impl HmacDrbg {
         }
         self.key = stream.finish();
         self.value = HmacKey::new(&self.key).mac(&self.value);
+    }
+}
+
+impl Zeroize for HmacDrbg {
+    fn zeroize(&mut self) {
+        self.key.zeroize();
+        self.value.zeroize();
+        // A reseed counter of 0 never occurs in an instantiated state: it marks the wipe.
+        self.reseed_counter = 0;
     }
 }
 
