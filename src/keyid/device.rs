@@ -142,7 +142,9 @@ impl DeviceId {
         Self::fixed(DeviceIdType::Ipv4, &address.octets())
     }
 
-    /// An IPv6 address.
+    /// An IPv6 address, kept as given: an IPv4-mapped address (`::ffff:192.0.2.1`) stays an
+    /// IPv6 identifier, distinct from [`DeviceId::ipv4`] of the same 32 bits. Convert mapped
+    /// addresses first (`Ipv6Addr::to_ipv4_mapped`) so that one phone has one identifier.
     pub fn ipv6(address: Ipv6Addr) -> Self {
         Self::fixed(DeviceIdType::Ipv6, &address.octets())
     }
