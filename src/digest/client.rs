@@ -54,7 +54,9 @@ impl Default for ClientPolicy {
 pub enum ClientCredential {
     /// The Digest password: every algorithm can be answered.
     Password(DigestPassphrase),
-    /// Only H(A1) for one hash algorithm and the realm it was made for.
+    /// Only H(A1) for one hash algorithm. It holds for the realm it was made for, which the
+    /// client does not know: a challenge of another realm is answered with this H(A1) anyway,
+    /// and the server refuses the response.
     Ha1 {
         /// The hash algorithm H(A1) was computed with.
         hash: HashAlgorithm,
