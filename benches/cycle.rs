@@ -9,7 +9,7 @@ use keyprov::device::{
 };
 use keyprov::keys::MasterKeyring;
 use keyprov::registrar::{self, KeyClient, Registrar, RegistrarConfig};
-use keyprov::secret::MasterKey;
+use keyprov::secret::{AuthenticationKey, MasterKey};
 use keyprov::{AgentId, DeviceId, Error, KeyId};
 use rand_core::{TryCryptoRng, TryRng};
 
@@ -78,8 +78,8 @@ fn setup() -> Setup {
     }
 }
 
-/// Provisions one device; returns its credentials.
-fn provision(s: &mut Setup) -> Result<device::Credentials, Error> {
+/// Provisions one device; returns its key identifier and authentication key.
+fn provision(s: &mut Setup) -> Result<(KeyId, AuthenticationKey), Error> {
     s.next_device += 1;
     let extension = DeviceId::extension(&format!("{}", s.next_device))?;
     let config = ProvisioningConfig {
@@ -109,21 +109,20 @@ fn provision(s: &mut Setup) -> Result<device::Credentials, Error> {
     }
     let response = agent.poll_transmit().ok_or(Error::Failed)?;
     device.handle_message(NOW, &response)?;
-    let mut stored = None;
     while let Some(event) = device.poll_event() {
         match event {
-            device::Event::StoreCredentials {
-                handle,
-                credentials,
-            } => {
-                stored = Some(credentials);
+            device::Event::StoreCredentials { handle, .. } => {
                 device.handle_store_result(handle, Ok(()))?;
             }
             device::Event::CloseSession => device.handle_closed()?,
+            device::Event::Provisioned {
+                key_id,
+                authentication_key,
+            } => return Ok((key_id, authentication_key)),
             _ => {}
         }
     }
-    stored.ok_or(Error::Failed)
+    Err(Error::Failed)
 }
 
 /// The agent's side of one key fetch, answered as current.
@@ -151,7 +150,7 @@ fn fetch(s: &mut Setup, key_id: &KeyId) -> Result<registrar::FetchedKey, Error> 
 }
 
 /// Registers one provisioned device; returns whether both sides registered.
-fn register(s: &mut Setup, credentials: &device::Credentials) -> Result<bool, Error> {
+fn register(s: &mut Setup, key_id: KeyId, key: &AuthenticationKey) -> Result<bool, Error> {
     let config = RegistrationConfig {
         service: SERVICE.to_vec(),
         mode: RegistrationMode::ChallengeResponse,
@@ -159,8 +158,7 @@ fn register(s: &mut Setup, credentials: &device::Credentials) -> Result<bool, Er
         user: None,
         response_timeout: 10,
     };
-    let mut device =
-        device::Registration::new(config, credentials.key_id, &credentials.secret_key)?;
+    let mut device = device::Registration::from_authentication_key(config, key_id, key)?;
     let mut session = registrar::Session::new();
     device.start(NOW, &mut s.rng)?;
     let hello = device.poll_transmit().ok_or(Error::Failed)?;
@@ -186,8 +184,8 @@ fn cycle(c: &mut Criterion) {
     group.throughput(Throughput::Elements(1));
     group.bench_function("provision_and_register", |b| {
         b.iter(|| {
-            let credentials = provision(&mut s).expect("provisioned");
-            assert!(register(&mut s, &credentials).expect("registered"));
+            let (key_id, key) = provision(&mut s).expect("provisioned");
+            assert!(register(&mut s, key_id, &key).expect("registered"));
         });
     });
     group.finish();

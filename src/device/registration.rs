@@ -9,7 +9,7 @@ use rand_core::CryptoRng;
 use super::{Event, UserPin};
 use crate::keys::{ServiceMacKey, SessionContext};
 use crate::proofs::{self, Transcript};
-use crate::secret::{DeviceSecretKey, PinSigningKey, ServiceKey};
+use crate::secret::{AuthenticationKey, DeviceSecretKey, PinSigningKey, ServiceKey};
 use crate::wire::{
     FIXED_LEN, Freshness, Message, RegisterAccept, RegisterDirect, RegisterHello, RegisterProof,
 };
@@ -109,10 +109,34 @@ impl Registration {
         key_id: KeyId,
         secret_key: &DeviceSecretKey,
     ) -> Result<Self, Error> {
-        let service_key = secret_key
-            .authentication_key()
-            .service_key(&config.service)?;
         let pin_key = config.user.as_ref().map(|user| pin_key(secret_key, user));
+        Self::build(config, key_id, &secret_key.authentication_key(), pin_key)
+    }
+
+    /// Like [`Registration::new`], from the authentication key the device computed when
+    /// provisioning closed. A PIN-signed registration needs the device secret key instead and
+    /// is refused here.
+    pub fn from_authentication_key(
+        config: RegistrationConfig,
+        key_id: KeyId,
+        authentication_key: &AuthenticationKey,
+    ) -> Result<Self, Error> {
+        if config.user.is_some() {
+            return Err(Error::InvalidValue {
+                field: "registration user",
+                reason: "a pin-signed registration needs the device secret key",
+            });
+        }
+        Self::build(config, key_id, authentication_key, None)
+    }
+
+    fn build(
+        config: RegistrationConfig,
+        key_id: KeyId,
+        authentication_key: &AuthenticationKey,
+        pin_key: Option<PinSigningKey>,
+    ) -> Result<Self, Error> {
+        let service_key = authentication_key.service_key(&config.service)?;
         Ok(Self {
             mac_key: service_key.mac_key(),
             service_key,

@@ -17,8 +17,16 @@ use crate::wire::{
 };
 use crate::{Error, Handle, KeyId};
 
+/// A key identifier as the registrar indexes it.
+#[derive(Clone, Copy)]
+struct KeyName {
+    key_id: KeyId,
+    print: Fingerprint,
+}
+
 /// The key material one registration needs.
 struct Keys {
+    name: KeyName,
     service_key: ServiceKey,
     mac_key: ServiceMacKey,
     not_after: u64,
@@ -57,7 +65,11 @@ struct Verified<'a> {
 )]
 enum State {
     AwaitingFirst,
-    AwaitingKey { handle: Handle, first: Vec<u8> },
+    AwaitingKey {
+        handle: Handle,
+        name: KeyName,
+        first: Vec<u8>,
+    },
     AwaitingProof(Challenged),
     Registered,
     Failed,
@@ -155,11 +167,18 @@ impl Session {
         };
         let print = fingerprint(key_id);
         let parsed = KeyId::from_bytes(key_id).map_err(|_| Error::UnknownKeyId)?;
+        let name = KeyName {
+            key_id: parsed,
+            print,
+        };
         if let Message::RegisterDirect(direct) = message {
             check_freshness(registrar, now, &print, direct.freshness)?;
         }
         let cached = match login {
-            None => registrar.keys.get(&print, now).map(|k| keys_from_cache(k)),
+            None => registrar
+                .keys
+                .get(&print, now)
+                .map(|k| keys_from_cache(name, k)),
             Some(_) => None,
         };
         match cached {
@@ -174,6 +193,7 @@ impl Session {
                 });
                 self.state = State::AwaitingKey {
                     handle,
+                    name,
                     first: bytes.to_vec(),
                 };
                 Ok(())
@@ -190,8 +210,12 @@ impl Session {
         handle: Handle,
         key: Result<FetchedKey, Error>,
     ) -> Result<(), Error> {
-        let first = match mem::replace(&mut self.state, State::Failed) {
-            State::AwaitingKey { handle: h, first } if h == handle => first,
+        let (name, first) = match mem::replace(&mut self.state, State::Failed) {
+            State::AwaitingKey {
+                handle: h,
+                name,
+                first,
+            } if h == handle => (name, first),
             other => {
                 let error = match other {
                     State::Failed => Error::Failed,
@@ -206,7 +230,7 @@ impl Session {
             }
         };
         let result = key.and_then(|key| {
-            let keys = self.admit_key(registrar, now, &first, key)?;
+            let keys = self.admit_key(registrar, now, name, &first, key)?;
             self.proceed(registrar, now, rng, &first, keys)
         });
         result.map_err(|error| self.refuse(error))
@@ -217,13 +241,14 @@ impl Session {
         &self,
         registrar: &mut Registrar,
         now: u64,
+        name: KeyName,
         first: &[u8],
         key: FetchedKey,
     ) -> Result<Keys, Error> {
         if key.not_after < now {
             return Err(Error::Expired);
         }
-        let (key_id, login) = first_fields(first)?;
+        let login = first_login(first)?;
         if login.is_some() && key.pin_key.is_none() {
             return Err(Error::NotAuthorized);
         }
@@ -234,8 +259,9 @@ impl Session {
             not_after: key.not_after,
             sequence: None,
         };
-        registrar.keys.insert(fingerprint(key_id), cached);
+        registrar.keys.insert(name.print, cached);
         Ok(Keys {
+            name,
             service_key: key.service_key,
             mac_key,
             not_after: key.not_after,
@@ -254,7 +280,7 @@ impl Session {
     ) -> Result<(), Error> {
         match Message::decode(first)? {
             Message::RegisterHello(hello) => {
-                let device = device_of(hello.key_id, hello.login, hello.device_nonce)?;
+                let device = device_of(keys.name, hello.login, hello.device_nonce);
                 self.challenge(registrar, now, rng, first, keys, device, hello.sequence)
             }
             Message::RegisterDirect(direct) => {
@@ -342,7 +368,7 @@ impl Session {
         direct: &RegisterDirect<'_>,
         keys: Keys,
     ) -> Result<(), Error> {
-        let device = device_of(direct.key_id, direct.login, direct.device_nonce)?;
+        let device = device_of(keys.name, direct.login, direct.device_nonce);
         let signed = &bytes[..bytes.len() - direct.proofs_len()];
         let mut transcript = Transcript::new(&registrar.config.service);
         transcript.push(signed);
@@ -463,8 +489,9 @@ impl Session {
     }
 }
 
-fn keys_from_cache(cached: &CachedKey) -> Keys {
+fn keys_from_cache(name: KeyName, cached: &CachedKey) -> Keys {
     Keys {
+        name,
         service_key: cached.service_key.clone(),
         mac_key: cached.mac_key.clone(),
         not_after: cached.not_after,
@@ -472,23 +499,23 @@ fn keys_from_cache(cached: &CachedKey) -> Keys {
     }
 }
 
-fn first_fields(first: &[u8]) -> Result<(&[u8], Option<&[u8]>), Error> {
+fn first_login(first: &[u8]) -> Result<Option<&[u8]>, Error> {
     match Message::decode(first)? {
-        Message::RegisterHello(hello) => Ok((hello.key_id, hello.login)),
-        Message::RegisterDirect(direct) => Ok((direct.key_id, direct.login)),
+        Message::RegisterHello(hello) => Ok(hello.login),
+        Message::RegisterDirect(direct) => Ok(direct.login),
         _ => Err(Error::UnexpectedMessage {
             state: "awaiting first message",
         }),
     }
 }
 
-fn device_of(key_id: &[u8], login: Option<&[u8]>, nonce: &[u8; 32]) -> Result<Device, Error> {
-    Ok(Device {
-        key_id: KeyId::from_bytes(key_id).map_err(|_| Error::UnknownKeyId)?,
-        fingerprint: fingerprint(key_id),
+fn device_of(name: KeyName, login: Option<&[u8]>, nonce: &[u8; 32]) -> Device {
+    Device {
+        key_id: name.key_id,
+        fingerprint: name.print,
         login: login.map(<[u8]>::to_vec),
         device_nonce: *nonce,
-    })
+    }
 }
 
 /// Checks the device proof and, for a user, the PIN signature, in constant time.
