@@ -10,29 +10,36 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
-use anyhow::{Context, Result};
+use anyhow::{Context, Result, bail};
 use keyprov::Error as KpError;
+use keyprov::agent::{
+    self, KeyCheck, KeyService, KeyStatus, Provisioning, Reservation, UserRecord,
+};
 use keyprov::keyid::{AgentId, DeviceId, DeviceIdType, KeyId};
 use keyprov::keys::MasterKeyring;
-use keyprov::secret::MasterKey;
-use keyprov::wire::{Message, Subject};
+use keyprov::secret::{MasterKey, PinVerifier};
 use rustls::pki_types::CertificateDer;
-use tokio::io::{AsyncRead, AsyncWrite};
+use tokio::io::AsyncWriteExt;
 use tokio::net::{TcpListener, TcpStream};
 use tokio::task::JoinSet;
 use tokio_rustls::TlsAcceptor;
 use tracing::{debug, info, warn};
 use zeroize::Zeroizing;
 
-use crate::conversation::{self as conv, CHANNEL_BINDING_LABEL, CHANNEL_BINDING_LEN};
 use crate::framing::{read_frame, write_frame};
-use crate::store::{KeyStatus, PinCheck, Store};
+use crate::random::OsRng;
+use crate::store::{KeyStatus as StoreStatus, MAX_PIN_FAILURES, Store};
 use crate::tls::{self, Identity};
 
 /// Longest keyprov message read from a peer; keyprov's own limit.
 pub const MAX_MESSAGE: usize = keyprov::wire::MAX_MESSAGE_LEN;
 /// Time a peer has to finish the TLS handshake.
 pub const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(5);
+/// TLS exporter label of the provisioning channel binding.
+pub const CHANNEL_BINDING_LABEL: &[u8] = b"EXPORTER-keyprov-services provisioning";
+/// Length of the channel binding, in bytes.
+pub const CHANNEL_BINDING_LEN: usize = 32;
+
 /// Time a connection may stay idle between requests.
 pub const IDLE_TIMEOUT: Duration = Duration::from_secs(30);
 
@@ -75,13 +82,11 @@ impl RunningAgent {
     }
 }
 
-/// The agent's decisions, independent of sockets.
+/// The agent's host side, independent of sockets: keyprov's agent configuration and the
+/// store that answers the machines' events.
 pub struct AgentCore {
     store: Store,
-    keyring: MasterKeyring,
-    agent: AgentId,
-    epoch: u16,
-    key_lifetime: u64,
+    machine: agent::AgentConfig,
 }
 
 /// Starts the agent.
@@ -145,14 +150,18 @@ async fn serve_device(tcp: TcpStream, acceptor: TlsAcceptor, core: Arc<AgentCore
         .get_ref()
         .1
         .export_keying_material(&mut binding, CHANNEL_BINDING_LABEL, None)?;
-    serve_frames(&mut stream, move |request| {
-        let core = core.clone();
-        async move {
-            let now = crate::now();
-            tokio::task::spawn_blocking(move || core.provision(&request, &binding, now)).await?
-        }
-    })
-    .await
+    let frame = tokio::time::timeout(IDLE_TIMEOUT, read_frame(&mut stream, MAX_MESSAGE))
+        .await
+        .context("device sent no request")??;
+    let Some(request) = frame else { return Ok(()) };
+    let now = crate::now();
+    let answer =
+        tokio::task::spawn_blocking(move || core.provision(&request, &binding, now)).await??;
+    if let Some(answer) = answer {
+        write_frame(&mut stream, &answer).await?;
+    }
+    stream.shutdown().await?;
+    Ok(())
 }
 
 async fn serve_registrar(
@@ -172,31 +181,26 @@ async fn serve_registrar(
         .clone()
         .into_owned();
     let peer = Arc::new(peer);
-    serve_frames(&mut stream, move |request| {
-        let core = core.clone();
-        let peer = peer.clone();
-        async move {
-            let now = crate::now();
-            tokio::task::spawn_blocking(move || core.key_request(&request, &peer, now)).await?
-        }
-    })
-    .await
-}
-
-/// Answers each frame with the frame `answer` makes, until the peer closes or goes idle.
-async fn serve_frames<S, F, Fut>(stream: &mut S, answer: F) -> Result<()>
-where
-    S: AsyncRead + AsyncWrite + Unpin,
-    F: Fn(Vec<u8>) -> Fut,
-    Fut: std::future::Future<Output = Result<Vec<u8>>>,
-{
+    let mut service = Some(KeyService::new(tls::identity(&peer)));
     loop {
-        let frame = tokio::time::timeout(IDLE_TIMEOUT, read_frame(stream, MAX_MESSAGE))
+        let frame = tokio::time::timeout(IDLE_TIMEOUT, read_frame(&mut stream, MAX_MESSAGE))
             .await
             .context("connection idle")??;
         let Some(request) = frame else { return Ok(()) };
-        let reply = answer(request).await?;
-        write_frame(stream, &reply).await?;
+        let (core, peer) = (core.clone(), peer.clone());
+        let mut machine = service.take().context("key service lost")?;
+        let (machine, answers) = tokio::task::spawn_blocking(move || {
+            let answers = core.key_requests(&mut machine, &request, &peer, crate::now());
+            (machine, answers)
+        })
+        .await?;
+        for answer in answers? {
+            write_frame(&mut stream, &answer).await?;
+        }
+        if machine.is_failed() {
+            bail!("registrar sent bytes that do not decode");
+        }
+        service = Some(machine);
     }
 }
 
@@ -210,14 +214,14 @@ impl AgentCore {
             let master = MasterKey::from_seed(&config.seed, config.enterprise.as_bytes(), e)?;
             keyring.insert(&master)?;
         }
-        let agent = AgentId::new(&config.agent_id)?;
-        Ok(Self {
-            store,
+        let machine = agent::AgentConfig {
+            agent_id: AgentId::new(&config.agent_id)?,
             keyring,
-            agent,
-            epoch,
             key_lifetime: config.key_lifetime,
-        })
+            require_pin: false,
+            max_pin_failures: MAX_PIN_FAILURES,
+        };
+        Ok(Self { store, machine })
     }
 
     /// The agent's store.
@@ -225,181 +229,183 @@ impl AgentCore {
         &self.store
     }
 
-    /// Answers one provisioning request received on a TLS session with channel binding
-    /// `binding`. Refusals carry keyprov's outcome code; a store failure is an error, and the
-    /// device is left to retry.
-    pub fn provision(&self, request: &[u8], binding: &[u8], now: u64) -> Result<Vec<u8>> {
-        match self.try_provision(request, binding, now)? {
-            Ok(answer) => Ok(answer),
-            Err(refused) => Ok(conv::refusal(refused)),
+    /// Runs one provisioning session's request through keyprov's agent machine, answering
+    /// its events from the store. Returns what to send back: the key, a refusal, or nothing
+    /// for bytes that do not decode. A store failure is an error, and the device retries.
+    pub fn provision(&self, request: &[u8], binding: &[u8], now: u64) -> Result<Option<Vec<u8>>> {
+        let mut machine = Provisioning::new();
+        machine.handle_connected(binding)?;
+        if let Err(e) = machine.handle_message(&self.machine, &mut OsRng, request) {
+            debug!(error = %e, "provisioning request refused");
         }
+        let mut pin_checked = None;
+        while let Some(event) = machine.poll_event() {
+            self.provisioning_event(&mut machine, event, &mut pin_checked, now)?;
+        }
+        Ok(machine.poll_transmit())
     }
 
-    fn try_provision(
+    fn provisioning_event(
         &self,
-        request: &[u8],
-        binding: &[u8],
+        machine: &mut Provisioning,
+        event: agent::Event,
+        pin_checked: &mut Option<Vec<u8>>,
         now: u64,
-    ) -> Result<Result<Vec<u8>, KpError>> {
-        let request = match Message::decode(request) {
-            Ok(Message::ProvisionRequest(request)) => request,
-            Ok(_) => {
-                return Ok(Err(KpError::UnexpectedMessage {
-                    state: "provisioning",
-                }));
+    ) -> Result<()> {
+        let config = &self.machine;
+        match event {
+            agent::Event::LookupUser { handle, login } => {
+                let record = self.user_record(&login, now)?;
+                let _ = machine.handle_user_result(config, now, handle, record);
             }
-            Err(e) => {
-                debug!(error = %e, "undecodable provisioning request");
-                return Ok(Err(e));
+            agent::Event::PinRejected { login, at } => {
+                let login = String::from_utf8_lossy(&login);
+                let failures = self.store.pin_failed(&login, at)?;
+                warn!(login = %login, failures, "wrong pin");
             }
+            agent::Event::PinAccepted { login } => {
+                self.store.pin_accepted(&String::from_utf8_lossy(&login))?;
+                *pin_checked = Some(login);
+            }
+            agent::Event::ReserveCounter {
+                handle,
+                reservation,
+            } => {
+                let counter = self.reserve(reservation, pin_checked.as_deref())?;
+                let _ = machine.handle_counter_result(config, now, handle, counter);
+            }
+            agent::Event::Issued {
+                key_id,
+                counter,
+                not_after,
+            } => {
+                let device = key_id
+                    .device_id()
+                    .map(|d| d.to_string())
+                    .unwrap_or_default();
+                let text = key_id.to_string();
+                let epoch = key_id.epoch().into();
+                self.store
+                    .record_issued(&text, &device, epoch, counter, now, not_after)?;
+                info!(key_id = %text, device = %device, counter, "key issued");
+            }
+            agent::Event::Failed(e) if e == KpError::LockedOut => {
+                warn!("provisioning refused: user locked out")
+            }
+            agent::Event::Failed(e) => info!(error = %e, "provisioning refused"),
+            other => debug!(event = ?other, "unexpected agent event"),
+        }
+        Ok(())
+    }
+
+    fn user_record(&self, login: &[u8], now: u64) -> Result<Option<UserRecord>> {
+        let Ok(login) = std::str::from_utf8(login) else {
+            return Ok(None);
         };
-        let Subject::DeviceId(subject) = request.subject else {
+        let Some((verifier, recent_failures)) = self.store.user_record(login, now)? else {
+            return Ok(None);
+        };
+        let verifier = PinVerifier::from_bytes(&verifier)?;
+        Ok(Some(UserRecord {
+            verifier,
+            recent_failures,
+        }))
+    }
+
+    /// Reserves the next counter of a device in the directory, after checking that a user
+    /// with a PIN proved it in this session. Anything else is refused.
+    fn reserve(
+        &self,
+        reservation: Reservation,
+        pin_checked: Option<&[u8]>,
+    ) -> Result<Result<u32, KpError>> {
+        let Reservation::Device(device) = reservation else {
             return Ok(Err(KpError::NotAuthorized));
-        };
-        let device = match conv::decode_device_id(subject) {
-            Ok(device) => device,
-            Err(e) => return Ok(Err(e)),
         };
         let Some(entry) = self.directory_entry(&device)? else {
             info!(%device, "provisioning refused: device not in the directory");
             return Ok(Err(KpError::NotAuthorized));
         };
-        if let Err(refused) = self.check_user(&entry.login, request.user, binding, subject, now)? {
-            return Ok(Err(refused));
+        let has_pin = self.store.has_pin(&entry.login)?;
+        if has_pin && pin_checked != Some(entry.login.as_bytes()) {
+            info!(%device, "provisioning refused: the user's pin was not proven");
+            return Ok(Err(KpError::NotAuthorized));
         }
-        self.issue(device, now).map(Ok)
+        let counter = self.store.reserve_counters(&device.to_string(), 1)?;
+        Ok(Ok(counter))
     }
 
     fn directory_entry(&self, device: &DeviceId) -> Result<Option<crate::store::DeviceEntry>> {
         match device.kind() {
             DeviceIdType::SerialNumber => self.store.device_by("serial", &value_text(device)),
-            DeviceIdType::Mac => self.store.device_by(
-                "mac",
-                &crate::inventory::normalise_mac(&value_text(device))?,
-            ),
+            DeviceIdType::Mac => {
+                let mac = crate::inventory::normalise_mac(&value_text(device))?;
+                self.store.device_by("mac", &mac)
+            }
             _ => Ok(None),
         }
     }
 
-    fn check_user(
+    /// Runs one message of a registrar connection through keyprov's key service machine;
+    /// returns the answers to send.
+    pub fn key_requests(
         &self,
-        login: &str,
-        user: Option<keyprov::wire::UserProof<'_>>,
-        binding: &[u8],
-        subject: &[u8],
-        now: u64,
-    ) -> Result<Result<(), KpError>> {
-        if !self.store.has_pin(login)? {
-            return Ok(Ok(()));
-        }
-        let Some(user) = user else {
-            info!(login, "provisioning refused: pin required but none given");
-            return Ok(Err(KpError::WrongProof));
-        };
-        if user.login != login.as_bytes() {
-            return Ok(Err(KpError::NotAuthorized));
-        }
-        let check = self.store.check_pin(login, now, |verifier| {
-            conv::pin_proof_matches(verifier, binding, subject, user.login, &user.proof[..])
-        })?;
-        Ok(match check {
-            PinCheck::Accepted => Ok(()),
-            PinCheck::Wrong { remaining } => {
-                warn!(login, remaining, "wrong pin");
-                Err(KpError::WrongProof)
-            }
-            PinCheck::LockedOut { until } => {
-                warn!(login, until, "pin locked out");
-                Err(KpError::LockedOut)
-            }
-            PinCheck::UnknownUser => Err(KpError::NotAuthorized),
-        })
-    }
-
-    fn issue(&self, device: DeviceId, now: u64) -> Result<Vec<u8>> {
-        let device_text = device.to_string();
-        let scope = format!("{}/{device_text}", self.epoch);
-        let counter = self.store.reserve_counters(&scope, 1)?;
-        let key_id = KeyId::structured(self.epoch, self.agent, device, counter);
-        let schedule = self.keyring.schedule(self.epoch)?;
-        let secret = schedule.device_key(&key_id.to_bytes())?;
-        let not_after = now + self.key_lifetime;
-        let text = key_id.to_string();
-        self.store.record_issued(
-            &text,
-            &device_text,
-            self.epoch.into(),
-            counter,
-            now,
-            not_after,
-        )?;
-        info!(key_id = %text, device = %device_text, counter, "key issued");
-        conv::provision_response(&key_id, counter, not_after, &secret)
-    }
-
-    /// Answers one key request from the registrar whose certificate is `peer`.
-    pub fn key_request(
-        &self,
+        machine: &mut KeyService,
         request: &[u8],
         peer: &CertificateDer<'_>,
         now: u64,
-    ) -> Result<Vec<u8>> {
-        let request = match Message::decode(request) {
-            Ok(Message::KeyRequest(request)) => request,
-            Ok(_) => {
-                return Ok(conv::refusal(KpError::UnexpectedMessage {
-                    state: "key fetch",
-                }));
-            }
-            Err(e) => return Ok(conv::refusal(e)),
-        };
-        let id = request.request_id;
-        let Ok(service) = std::str::from_utf8(request.service) else {
-            return Ok(conv::key_refusal(
-                id,
-                KpError::InvalidValue {
-                    field: "service",
-                    reason: "not utf-8",
-                },
-            ));
-        };
-        if !tls::certificate_names(peer, service) {
-            warn!(
-                service,
-                "key request for a service the registrar's certificate does not name"
-            );
-            return Ok(conv::key_refusal(id, KpError::NotAuthorized));
+    ) -> Result<Vec<Vec<u8>>> {
+        if let Err(e) = machine.handle_message(&self.machine, request) {
+            debug!(error = %e, "key request refused");
         }
-        let key_id = match KeyId::from_bytes(request.key_id) {
-            Ok(key_id) if key_id.agent_id() == &self.agent => key_id,
-            Ok(_) => return Ok(conv::key_refusal(id, KpError::UnknownKeyId)),
-            Err(e) => return Ok(conv::key_refusal(id, e)),
-        };
-        let (epoch, not_after) = match self.store.key_status(&key_id.to_string(), now)? {
-            KeyStatus::Current {
-                epoch, expires_at, ..
-            } => (epoch, expires_at),
-            other => {
-                debug!(key_id = %key_id, status = ?other, "key request refused");
-                return Ok(conv::key_refusal(id, status_error(&other)));
+        while let Some(event) = machine.poll_event() {
+            match event {
+                agent::Event::CheckKey {
+                    handle,
+                    service,
+                    key_id,
+                    ..
+                } => {
+                    let check = self.check_key(&service, &key_id, peer, now)?;
+                    if let Err(e) = machine.handle_check_result(&self.machine, now, handle, check) {
+                        debug!(key_id = %key_id, error = %e, "key request refused");
+                    }
+                }
+                agent::Event::Failed(e) => info!(error = %e, "registrar connection failed"),
+                other => debug!(event = ?other, "unexpected agent event"),
             }
-        };
-        let schedule = self.keyring.schedule(u16::try_from(epoch)?)?;
-        let service_key = schedule
-            .device_key(request.key_id)?
-            .authentication_key()
-            .service_key(request.service)?;
-        debug!(key_id = %key_id, service, "service key handed out");
-        conv::key_response(id, not_after, &service_key)
+        }
+        Ok(std::iter::from_fn(|| machine.poll_transmit()).collect())
     }
-}
 
-fn status_error(status: &KeyStatus) -> KpError {
-    match status {
-        KeyStatus::Superseded => KpError::Superseded,
-        KeyStatus::Revoked => KpError::Revoked,
-        KeyStatus::Expired => KpError::Expired,
-        KeyStatus::Current { .. } | KeyStatus::Unknown => KpError::UnknownKeyId,
+    fn check_key(
+        &self,
+        service: &[u8],
+        key_id: &KeyId,
+        peer: &CertificateDer<'_>,
+        now: u64,
+    ) -> Result<KeyCheck> {
+        let service = String::from_utf8_lossy(service);
+        let authorized = tls::certificate_names(peer, &service);
+        if !authorized {
+            warn!(service = %service, "key request for a service the registrar's certificate does not name");
+        }
+        let status = match self.store.key_status(&key_id.to_string(), now)? {
+            StoreStatus::Current { expires_at, .. } => KeyStatus::Current {
+                not_after: expires_at,
+            },
+            StoreStatus::Expired => KeyStatus::Current {
+                not_after: now.saturating_sub(1),
+            },
+            StoreStatus::Superseded => KeyStatus::Superseded,
+            StoreStatus::Revoked => KeyStatus::Revoked,
+            StoreStatus::Unknown => KeyStatus::Unknown,
+        };
+        Ok(KeyCheck {
+            authorized,
+            status,
+            pin_verifier: None,
+        })
     }
 }
 

@@ -64,6 +64,7 @@ pub struct Lab {
     registrar_facing: SocketAddr,
     sip_addr: SocketAddr,
     phone_tls: Arc<ClientConfig>,
+    agent_anchor: [u8; 32],
 }
 
 impl Lab {
@@ -80,6 +81,7 @@ impl Lab {
         let database = dir.join("agent.sqlite");
         Store::open(&database)?.enroll_all(phones)?;
         let phone_tls = tls::client(&pki.ca, None)?;
+        let agent_anchor = tls::trust_anchor(&pki.agent.cert)?;
         let any = SocketAddr::from(([127, 0, 0, 1], 0));
         let mut lab = Self {
             dir: dir.to_path_buf(),
@@ -93,6 +95,7 @@ impl Lab {
             registrar_facing: any,
             sip_addr: any,
             phone_tls,
+            agent_anchor,
         };
         lab.start_agent().await?;
         lab.start_registrar().await?;
@@ -167,6 +170,7 @@ impl Lab {
         PhoneConfig {
             agent: self.device_addr,
             ca: self.pki.ca.clone(),
+            agent_anchor: self.agent_anchor,
             serial: phone.serial.clone(),
             login: phone.pin.as_ref().map(|_| phone.login.clone()),
             pin: phone.pin.clone().map(Zeroizing::new),

@@ -11,9 +11,12 @@ use std::time::Duration;
 use anyhow::{Context, Result, anyhow, bail};
 use ezk_sip_types::Name;
 use keyprov::Error as KpError;
+use keyprov::device::{
+    self, AgentSession, Credentials, Provisioning, ProvisioningConfig, Subject, UserPin,
+};
 use keyprov::digest::{self, ClientCredential, ClientPolicy, ServerProof};
 use keyprov::keyid::{DeviceId, KeyId};
-use keyprov::secret::{DeviceSecretKey, DigestPassphrase};
+use keyprov::secret::{DeviceSecretKey, DigestPassphrase, Pin};
 use rustls::ClientConfig;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpStream, UdpSocket};
@@ -21,7 +24,8 @@ use tokio_rustls::TlsConnector;
 use tracing::{debug, info};
 use zeroize::Zeroizing;
 
-use crate::conversation::{self as conv, CHANNEL_BINDING_LABEL, CHANNEL_BINDING_LEN, Credentials};
+use crate::agent::{CHANNEL_BINDING_LABEL, CHANNEL_BINDING_LEN};
+use crate::conversation as conv;
 use crate::framing::{read_frame, write_frame};
 use crate::random::OsRng;
 use crate::registrar::{KEY_EXPIRED, KEY_REVOKED, KEY_SUPERSEDED};
@@ -51,8 +55,10 @@ impl fmt::Display for Transport {
 pub struct PhoneConfig {
     /// The agent's device-facing address.
     pub agent: SocketAddr,
-    /// The trust anchor the agent's certificate must chain to.
+    /// The CA the agent's certificate must chain to.
     pub ca: PathBuf,
+    /// The agent's identity (SHA-256 of its certificate) the phone trusts.
+    pub agent_anchor: [u8; 32],
     /// The phone's serial number: its device identifier.
     pub serial: String,
     /// The user's login, when the user has a PIN.
@@ -171,7 +177,6 @@ impl Phone {
             delay = (delay * 2).min(Duration::from_secs(1));
             attempt += 1;
         };
-        store_credentials(&self.config.credentials, &credentials)?;
         info!(serial = %self.config.serial, key_id = %credentials.key_id, "provisioned");
         self.credentials = Some(credentials);
         self.sip = None;
@@ -189,18 +194,16 @@ impl Phone {
             .connect(tls::agent_server_name(), tcp)
             .await
             .context("tls")?;
-        let mut binding = [0u8; CHANNEL_BINDING_LEN];
-        stream
-            .get_ref()
-            .1
-            .export_keying_material(&mut binding, CHANNEL_BINDING_LABEL, None)?;
-        let device = DeviceId::serial_number(&self.config.serial)?;
-        let user = match (&self.config.login, &self.config.pin) {
-            (Some(login), Some(pin)) => Some((login.as_str(), pin.as_str())),
-            _ => None,
+        let (identity, binding) = session_facts(&stream)?;
+        let mut machine = Provisioning::new(self.provisioning_config()?);
+        let session = AgentSession {
+            agent_identity: &identity,
+            channel_binding: &binding,
         };
-        let request = conv::provision_request(&device, user, &binding)?;
-        write_frame(&mut stream, &request).await?;
+        machine.handle_connected(crate::now(), &session)?;
+        while let Some(bytes) = machine.poll_transmit() {
+            write_frame(&mut stream, &bytes).await?;
+        }
         let answer = tokio::time::timeout(
             Duration::from_secs(10),
             read_frame(&mut stream, crate::agent::MAX_MESSAGE),
@@ -208,9 +211,53 @@ impl Phone {
         .await
         .context("agent did not answer")??
         .context("agent closed the connection")?;
-        let credentials = conv::provision_answer(&answer)?;
-        let _ = stream.shutdown().await;
-        Ok(credentials)
+        machine
+            .handle_message(crate::now(), &answer)
+            .map_err(conv::peer_error)?;
+        let mut stored = None;
+        while let Some(event) = machine.poll_event() {
+            match event {
+                device::Event::StoreCredentials {
+                    handle,
+                    credentials,
+                } => {
+                    let result = store_credentials(&self.config.credentials, &credentials);
+                    let failed = result.as_ref().err().map(|e| format!("{e:#}"));
+                    machine.handle_store_result(handle, result.map_err(|_| KpError::Failed))?;
+                    if let Some(e) = failed {
+                        bail!("storing credentials: {e}");
+                    }
+                    stored = Some(credentials);
+                }
+                device::Event::CloseSession => {
+                    let _ = stream.shutdown().await;
+                    machine.handle_closed()?;
+                }
+                device::Event::Failed(e) => return Err(conv::peer_error(e).into()),
+                _ => {}
+            }
+        }
+        stored.context("agent answered but no credentials came out")
+    }
+
+    fn provisioning_config(&self) -> Result<ProvisioningConfig> {
+        let user = match (&self.config.login, &self.config.pin) {
+            (Some(login), Some(pin)) => Some(UserPin {
+                login: login.as_bytes().to_vec(),
+                pin: Pin::new(pin)?,
+                salt: crate::store::pin_salt(login),
+            }),
+            _ => None,
+        };
+        Ok(ProvisioningConfig {
+            trust_anchor: self.config.agent_anchor,
+            subject: Subject::DeviceId(DeviceId::serial_number(&self.config.serial)?),
+            user,
+            expected_agent: None,
+            last_counter: self.credentials.as_ref().map(|c| c.counter),
+            require_address: false,
+            response_timeout: 10,
+        })
     }
 
     /// Registers (or refreshes) once: REGISTER, answer the challenge, check the registrar's
@@ -308,7 +355,7 @@ impl SipSession {
     fn new(credentials: &Credentials, realm: &str) -> Result<Self> {
         let key_id = credentials.key_id.to_string();
         let password = credentials
-            .secret
+            .secret_key
             .authentication_key()
             .service_key(realm.as_bytes())?
             .digest_password();
@@ -489,6 +536,20 @@ fn matching_response(bytes: &[u8], cseq: u32) -> Option<Message> {
     (reply.status().is_some_and(|code| code >= 200) && number == cseq).then_some(reply)
 }
 
+/// The agent's identity and the channel binding of an established TLS session.
+fn session_facts(
+    stream: &tokio_rustls::client::TlsStream<TcpStream>,
+) -> Result<([u8; 32], [u8; CHANNEL_BINDING_LEN])> {
+    let connection = stream.get_ref().1;
+    let cert = connection
+        .peer_certificates()
+        .and_then(|c| c.first())
+        .context("no agent cert")?;
+    let mut binding = [0u8; CHANNEL_BINDING_LEN];
+    connection.export_keying_material(&mut binding, CHANNEL_BINDING_LABEL, None)?;
+    Ok((tls::identity(cert), binding))
+}
+
 /// Reads the credentials file, if there is one; it must be private to its owner.
 pub fn load_credentials(path: &Path) -> Result<Option<Credentials>> {
     if !path.exists() {
@@ -501,24 +562,27 @@ pub fn load_credentials(path: &Path) -> Result<Option<Credentials>> {
             .find_map(|l| l.strip_prefix(name).and_then(|rest| rest.strip_prefix('=')))
             .with_context(|| format!("credentials file lacks {name}"))
     };
-    let key_id: KeyId = conv::parse_key_id(field("key_id")?)?;
-    let not_after = field("not_after")?.parse().context("not_after")?;
+    let key_id = field("key_id")?
+        .parse::<KeyId>()
+        .map_err(|e| anyhow!("key_id: {e}"))?;
     let secret = Zeroizing::new(crate::seed::decode_hex(field("secret")?)?);
-    let secret = DeviceSecretKey::from_bytes(&secret)?;
     Ok(Some(Credentials {
+        agent_id: *key_id.agent_id(),
         key_id,
-        secret,
-        not_after,
+        counter: field("counter")?.parse().context("counter")?,
+        not_after: field("not_after")?.parse().context("not_after")?,
+        secret_key: DeviceSecretKey::from_bytes(&secret)?,
     }))
 }
 
 /// Writes the credentials file (mode 0600), replacing the old one atomically.
 pub fn store_credentials(path: &Path, credentials: &Credentials) -> Result<()> {
     let text = Zeroizing::new(format!(
-        "# keyprov phone credentials: keep private\nkey_id={}\nnot_after={}\nsecret={}\n",
+        "# keyprov phone credentials: keep private\nkey_id={}\ncounter={}\nnot_after={}\nsecret={}\n",
         credentials.key_id,
+        credentials.counter,
         credentials.not_after,
-        crate::seed::hex_encode(credentials.secret.expose_secret())
+        crate::seed::hex_encode(credentials.secret_key.expose_secret())
     ));
     let partial = path.with_extension("partial");
     tls::write_private(&partial, text.as_bytes())?;

@@ -9,7 +9,7 @@
 use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -22,6 +22,7 @@ use keyprov::digest::{
     Username,
 };
 use keyprov::keyid::KeyId;
+use keyprov::registrar::{FetchedKey, KeyClient};
 use keyprov::secret::{DigestNonceSecret, DigestPassphrase, DigestPassword};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream, UdpSocket};
@@ -499,12 +500,12 @@ fn sanitize(text: &str) -> String {
         .collect()
 }
 
-/// One mutually authenticated TLS connection to the agent, reopened when it breaks.
+/// One mutually authenticated TLS connection to the agent, with keyprov's key client on it,
+/// reopened when it breaks.
 struct AgentClient {
     addr: SocketAddr,
     connector: TlsConnector,
-    connection: tokio::sync::Mutex<Option<TlsStream<TcpStream>>>,
-    next_id: AtomicU32,
+    connection: tokio::sync::Mutex<Option<(TlsStream<TcpStream>, KeyClient)>>,
 }
 
 impl AgentClient {
@@ -513,33 +514,29 @@ impl AgentClient {
             addr,
             connector,
             connection: tokio::sync::Mutex::new(None),
-            next_id: AtomicU32::new(1),
         }
     }
 
-    /// Fetches the per-service key of `key_id`; a broken connection is reopened once.
-    async fn fetch(
-        &self,
-        key_id: &KeyId,
-        service: &str,
-    ) -> Result<Result<conv::FetchedKey, KpError>> {
-        let id = self.next_id.fetch_add(1, Ordering::Relaxed);
-        let request = conv::key_request(id, key_id, service)?;
+    /// Fetches the per-service key of `key_id`; a refusal comes back as the keyprov error its
+    /// outcome stands for. A broken connection is reopened once.
+    async fn fetch(&self, key_id: &KeyId, service: &str) -> Result<Result<FetchedKey, KpError>> {
         let mut connection = self.connection.lock().await;
         let mut last_error = None;
         for _ in 0..2 {
             if connection.is_none() {
                 match self.connect().await {
-                    Ok(stream) => *connection = Some(stream),
+                    Ok(stream) => *connection = Some((stream, KeyClient::new())),
                     Err(e) => {
                         last_error = Some(e);
                         continue;
                     }
                 }
             }
-            let stream = connection.as_mut().expect("connected above");
-            match tokio::time::timeout(FETCH_TIMEOUT, exchange(stream, &request)).await {
-                Ok(Ok(answer)) => return conv::key_answer(&answer, id),
+            let (stream, client) = connection.as_mut().expect("connected above");
+            match tokio::time::timeout(FETCH_TIMEOUT, fetch_on(stream, client, key_id, service))
+                .await
+            {
+                Ok(Ok(answer)) => return Ok(answer.map_err(conv::peer_error)),
                 Ok(Err(e)) => last_error = Some(e),
                 Err(_) => last_error = Some(anyhow::anyhow!("key fetch timed out")),
             }
@@ -563,9 +560,22 @@ impl AgentClient {
     }
 }
 
-async fn exchange(stream: &mut TlsStream<TcpStream>, request: &[u8]) -> Result<Vec<u8>> {
-    write_frame(stream, request).await?;
-    read_frame(stream, crate::agent::MAX_MESSAGE)
+async fn fetch_on(
+    stream: &mut TlsStream<TcpStream>,
+    client: &mut KeyClient,
+    key_id: &KeyId,
+    service: &str,
+) -> Result<Result<FetchedKey, KpError>> {
+    let id = client.request(key_id, service.as_bytes(), None)?;
+    while let Some(bytes) = client.poll_transmit() {
+        write_frame(stream, &bytes).await?;
+    }
+    let answer = read_frame(stream, crate::agent::MAX_MESSAGE)
         .await?
-        .context("agent closed the connection")
+        .context("agent closed the connection")?;
+    let (answered, result) = client.handle_message(&answer)?;
+    if answered != id {
+        bail!("agent answered request {answered}, expected {id}");
+    }
+    Ok(result)
 }

@@ -5,31 +5,28 @@
 //! the agent, so a counter is never issued twice, even across a crash and restart: a reserved
 //! counter that was never used is simply skipped.
 
-use std::num::NonZeroU32;
 use std::path::Path;
 use std::sync::Mutex;
 
 use anyhow::{Context, Result, bail};
-use ring::pbkdf2;
 use rusqlite::{Connection, OptionalExtension, params};
 use zeroize::Zeroizing;
 
+use keyprov::secret::{Pin, PinVerifier};
+
 use crate::inventory::Phone;
 
-/// PBKDF2-HMAC-SHA256 iterations of a PIN verifier. A PIN has few digits, so the lockout, not
-/// the iteration count, is what protects it; the count only slows an offline search of a
-/// stolen database.
-const PIN_ITERATIONS: NonZeroU32 = NonZeroU32::new(2_000).expect("non-zero");
-/// Failed PIN attempts before a user is locked out.
+/// Failed PIN attempts within [`LOCKOUT_SECONDS`] after which a user is locked out.
 pub const MAX_PIN_FAILURES: u32 = 5;
-/// How long a lockout lasts, in seconds.
+/// The window in which failures count, in seconds: a lockout lasts until the failures that
+/// caused it are this old.
 pub const LOCKOUT_SECONDS: u64 = 300;
 
 const SCHEMA: &str = "
 CREATE TABLE IF NOT EXISTS counters (scope TEXT PRIMARY KEY, next INTEGER NOT NULL);
 CREATE TABLE IF NOT EXISTS users (
     login TEXT PRIMARY KEY, extension TEXT NOT NULL, pin_verifier BLOB,
-    failures INTEGER NOT NULL DEFAULT 0, locked_until INTEGER NOT NULL DEFAULT 0);
+    failures INTEGER NOT NULL DEFAULT 0, last_failure INTEGER NOT NULL DEFAULT 0);
 CREATE TABLE IF NOT EXISTS devices (
     serial TEXT PRIMARY KEY, mac TEXT NOT NULL UNIQUE, extension TEXT NOT NULL,
     login TEXT NOT NULL REFERENCES users(login));
@@ -44,31 +41,12 @@ CREATE TABLE IF NOT EXISTS epochs (
     epoch INTEGER PRIMARY KEY, created_at INTEGER NOT NULL, retired_at INTEGER);
 ";
 
-/// A user's PIN verifier, failure count and lockout end.
+/// A user's PIN verifier, failure count and time of the last failure.
 type PinRow = (Option<Vec<u8>>, u32, u64);
 
 /// The agent's database. Calls are short and serialised by a mutex.
 pub struct Store {
     conn: Mutex<Connection>,
-}
-
-/// What a PIN check found.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum PinCheck {
-    /// The PIN matches; the failure count was reset.
-    Accepted,
-    /// The PIN does not match; this many attempts remain before a lockout.
-    Wrong {
-        /// Attempts left.
-        remaining: u32,
-    },
-    /// The user is locked out until this Unix time (seconds).
-    LockedOut {
-        /// End of the lockout.
-        until: u64,
-    },
-    /// No such user.
-    UnknownUser,
 }
 
 /// A device of the directory.
@@ -164,7 +142,8 @@ impl Store {
             let verifier = phone
                 .pin
                 .as_deref()
-                .map(|pin| pin_verifier(&phone.login, pin));
+                .map(|pin| pin_verifier(&phone.login, pin))
+                .transpose()?;
             tx.execute(
                 "INSERT INTO users(login, extension, pin_verifier) VALUES (?1, ?2, ?3)
                  ON CONFLICT(login) DO UPDATE SET extension = excluded.extension,
@@ -172,7 +151,7 @@ impl Store {
                 params![
                     phone.login,
                     phone.extension,
-                    verifier.as_ref().map(|v| &v[..])
+                    verifier.as_ref().map(|v| &v.expose_secret()[..])
                 ],
             )?;
             tx.execute(
@@ -218,54 +197,48 @@ impl Store {
         Ok(matches!(found, Some(Some(_))))
     }
 
-    /// Checks a PIN proof with `matches`, which is given the user's stored verifier; counts
-    /// failures and locks the user out after [`MAX_PIN_FAILURES`].
-    pub fn check_pin(
-        &self,
-        login: &str,
-        now: u64,
-        matches: impl FnOnce(&[u8]) -> bool,
-    ) -> Result<PinCheck> {
-        let mut conn = self.conn();
-        let tx = conn.transaction()?;
-        let row: Option<PinRow> = tx
+    /// A user's PIN verifier and the failures counted in the last [`LOCKOUT_SECONDS`]; `None`
+    /// for an unknown user or one without a PIN.
+    pub fn user_record(&self, login: &str, now: u64) -> Result<Option<(Zeroizing<Vec<u8>>, u32)>> {
+        let conn = self.conn();
+        let row: Option<PinRow> = conn
             .query_row(
-                "SELECT pin_verifier, failures, locked_until FROM users WHERE login = ?1",
+                "SELECT pin_verifier, failures, last_failure FROM users WHERE login = ?1",
                 [login],
                 |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
             )
             .optional()?;
-        let Some((verifier, failures, locked_until)) = row else {
-            return Ok(PinCheck::UnknownUser);
-        };
-        if locked_until > now {
-            return Ok(PinCheck::LockedOut {
-                until: locked_until,
-            });
-        }
-        let verifier = verifier.map(Zeroizing::new);
-        let outcome = if verifier.as_deref().is_some_and(|v| matches(v)) {
-            tx.execute("UPDATE users SET failures = 0 WHERE login = ?1", [login])?;
-            PinCheck::Accepted
-        } else if failures + 1 >= MAX_PIN_FAILURES {
-            let until = now + LOCKOUT_SECONDS;
-            tx.execute(
-                "UPDATE users SET failures = 0, locked_until = ?2 WHERE login = ?1",
-                params![login, until],
-            )?;
-            PinCheck::LockedOut { until }
-        } else {
-            let failures = failures + 1;
-            tx.execute(
-                "UPDATE users SET failures = ?2 WHERE login = ?1",
-                params![login, failures],
-            )?;
-            PinCheck::Wrong {
-                remaining: MAX_PIN_FAILURES - failures,
-            }
-        };
-        tx.commit()?;
-        Ok(outcome)
+        Ok(row.and_then(|(verifier, failures, last_failure)| {
+            let recent = if now < last_failure + LOCKOUT_SECONDS {
+                failures
+            } else {
+                0
+            };
+            verifier.map(|v| (Zeroizing::new(v), recent))
+        }))
+    }
+
+    /// Counts a failed PIN proof at time `at`; failures older than [`LOCKOUT_SECONDS`] are
+    /// forgotten first. Returns the count.
+    pub fn pin_failed(&self, login: &str, at: u64) -> Result<u32> {
+        let conn = self.conn();
+        let failures = conn
+            .query_row(
+                "UPDATE users SET
+                 failures = CASE WHEN ?2 < last_failure + ?3 THEN failures + 1 ELSE 1 END,
+                 last_failure = ?2 WHERE login = ?1 RETURNING failures",
+                params![login, at, LOCKOUT_SECONDS],
+                |r| r.get(0),
+            )
+            .optional()?;
+        Ok(failures.unwrap_or(0))
+    }
+
+    /// Clears a user's failure count after a verified PIN proof.
+    pub fn pin_accepted(&self, login: &str) -> Result<()> {
+        self.conn()
+            .execute("UPDATE users SET failures = 0 WHERE login = ?1", [login])?;
+        Ok(())
     }
 
     /// Records an issued key identifier; earlier current ones of the same device become
@@ -382,22 +355,21 @@ impl Store {
     }
 }
 
-/// The PIN verifier of a user: PBKDF2-HMAC-SHA256 of the PIN, salted with the login (so the
-/// device can compute it too), [`PIN_ITERATIONS`] rounds.
-pub fn pin_verifier(login: &str, pin: &str) -> Zeroizing<[u8; 32]> {
-    let mut verifier = Zeroizing::new([0u8; 32]);
-    let salt = [PIN_SALT_PREFIX, login.as_bytes()].concat();
-    pbkdf2::derive(
-        pbkdf2::PBKDF2_HMAC_SHA256,
-        PIN_ITERATIONS,
-        &salt,
-        pin.as_bytes(),
-        verifier.as_mut_slice(),
-    );
-    verifier
+/// The PIN verifier of a user, as keyprov defines it, salted with [`pin_salt`].
+pub fn pin_verifier(login: &str, pin: &str) -> Result<PinVerifier> {
+    Ok(keyprov::agent::pin_verifier(
+        &pin_salt(login),
+        &Pin::new(pin)?,
+    ))
 }
 
-const PIN_SALT_PREFIX: &[u8] = b"keyprov-services pin:";
+/// A user's salt: not secret, and derived from the login so that a phone can compute it from
+/// what its user types.
+pub fn pin_salt(login: &str) -> Vec<u8> {
+    [PIN_SALT_PREFIX, login.as_bytes()].concat()
+}
+
+const PIN_SALT_PREFIX: &[u8] = b"keyprov-services pin salt:";
 
 #[cfg(test)]
 mod tests {
@@ -437,27 +409,37 @@ mod tests {
     }
 
     #[test]
-    fn repeated_wrong_pin_locks_out_that_user_only() {
+    fn pin_failures_are_counted_within_the_window() {
         let dir = tempfile::tempdir().unwrap();
         let store = Store::open(&dir.path().join("db")).unwrap();
         store
-            .enroll_all(&[phone(1, Some("1234")), phone(2, Some("9999"))])
+            .enroll_all(&[phone(1, Some("1234")), phone(2, None)])
             .unwrap();
-        let pin = |login: &str, pin: &str, now| {
-            let given = pin_verifier(login, pin);
+        assert_eq!(store.user_record("user1", 100).unwrap().unwrap().1, 0);
+        assert!(
+            store.user_record("user2", 100).unwrap().is_none(),
+            "no pin, no record"
+        );
+        assert!(store.user_record("nobody", 100).unwrap().is_none());
+        assert_eq!(store.pin_failed("user1", 100).unwrap(), 1);
+        assert_eq!(store.pin_failed("user1", 101).unwrap(), 2);
+        assert_eq!(store.user_record("user1", 102).unwrap().unwrap().1, 2);
+        assert_eq!(
             store
-                .check_pin(login, now, |stored| stored == &given[..])
+                .user_record("user1", 101 + LOCKOUT_SECONDS)
                 .unwrap()
-        };
-        for remaining in (1..MAX_PIN_FAILURES).rev() {
-            assert_eq!(pin("user1", "0000", 100), PinCheck::Wrong { remaining });
-        }
-        let until = 100 + LOCKOUT_SECONDS;
-        assert_eq!(pin("user1", "0000", 100), PinCheck::LockedOut { until });
-        assert_eq!(pin("user1", "1234", 101), PinCheck::LockedOut { until });
-        assert_eq!(pin("user2", "9999", 101), PinCheck::Accepted);
-        assert_eq!(pin("user1", "1234", until), PinCheck::Accepted);
-        assert_eq!(pin("nobody", "1234", 0), PinCheck::UnknownUser);
+                .unwrap()
+                .1,
+            0
+        );
+        assert_eq!(store.pin_failed("user1", 101 + LOCKOUT_SECONDS).unwrap(), 1);
+        store.pin_accepted("user1").unwrap();
+        assert_eq!(store.user_record("user1", 500).unwrap().unwrap().1, 0);
+        let stored = store.user_record("user1", 500).unwrap().unwrap().0;
+        assert_eq!(
+            &stored[..],
+            pin_verifier("user1", "1234").unwrap().expose_secret()
+        );
     }
 
     #[test]
@@ -480,18 +462,6 @@ mod tests {
         assert_eq!(store.key_status("k2", 50).unwrap(), KeyStatus::Revoked);
         assert_eq!(store.key_status("k9", 50).unwrap(), KeyStatus::Unknown);
     }
-
-    #[test]
-    fn pin_verifier_is_pbkdf2_sha256_salted_with_login() {
-        // Independent value: Python
-        // hashlib.pbkdf2_hmac('sha256', b'1234', b'keyprov-services pin:alice', 2000).
-        let verifier = pin_verifier("alice", "1234");
-        assert_eq!(crate::seed::hex_encode(&verifier[..]), EXPECTED_PBKDF2);
-        assert_ne!(verifier, pin_verifier("alice", "1235"));
-    }
-
-    const EXPECTED_PBKDF2: &str =
-        "9c35223ce529fef30d866bb7bc0709dfaa5465af1741dd248ac338376e011125";
 
     #[test]
     fn epochs_start_at_one_and_rotate() {

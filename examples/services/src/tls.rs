@@ -200,6 +200,18 @@ pub fn agent_server_name() -> ServerName<'static> {
     ServerName::try_from(AGENT_NAME).expect("constant dns name")
 }
 
+/// The 32-byte identity keyprov compares with a trust anchor: SHA-256 of the certificate's
+/// DER encoding.
+pub fn identity(cert: &CertificateDer<'_>) -> [u8; 32] {
+    let digest = ring::digest::digest(&ring::digest::SHA256, cert.as_ref());
+    digest.as_ref().try_into().expect("sha-256 is 32 bytes")
+}
+
+/// The trust anchor of the agent whose certificate is in `path` (its first certificate).
+pub fn trust_anchor(path: &Path) -> Result<[u8; 32]> {
+    Ok(identity(&load_certs(path)?[0]))
+}
+
 /// Whether an authenticated peer certificate names `service` (checked like a server name).
 pub fn certificate_names(cert: &CertificateDer<'_>, service: &str) -> bool {
     let Ok(name) = ServerName::try_from(service) else {
