@@ -289,7 +289,7 @@ impl AgentCore {
                     .record_issued(&text, &device, epoch, counter, now, not_after)?;
                 info!(key_id = %text, device = %device, counter, "key issued");
             }
-            agent::Event::Failed(e) if e == KpError::LockedOut => {
+            agent::Event::Failed(KpError::LockedOut) => {
                 warn!("provisioning refused: user locked out")
             }
             agent::Event::Failed(e) => info!(error = %e, "provisioning refused"),
