@@ -595,3 +595,34 @@ fn unwritable_policy_and_unoffered_userhash_are_refused() {
     };
     assert_eq!(outcome, Outcome::Malformed(expected));
 }
+
+#[test]
+fn auth_int_proof_covers_the_reply_body() {
+    let mut registrar = registrar(|p| p.qop = vec![Qop::AuthInt]);
+    let mut client = client();
+    let request = Request {
+        method: "REGISTER",
+        uri: "sip:x",
+        body: b"request body",
+    };
+    let (outcome, _) = round(&mut registrar, &mut client, &request, found());
+    let accepted = accepted(outcome);
+    let reply_body = b"reply body";
+    let info = accepted
+        .info_for_body(reply_body)
+        .unwrap()
+        .to_header_value()
+        .unwrap();
+    let plain = accepted.info.to_header_value().unwrap();
+    assert_ne!(info, plain);
+    assert_eq!(
+        client.handle_authentication_info(&plain, reply_body),
+        Err(Error::WrongProof)
+    );
+    let proof = client.handle_authentication_info(&info, reply_body);
+    assert_eq!(proof, Ok(ServerProof::Verified));
+    // H(A1) rides along for the proof but never shows in Debug output.
+    let secret = ha1(HashAlgorithm::Sha512_256, KEY_ID, REALM, &password());
+    let secret = String::from_utf8(secret.expose_secret().to_vec()).unwrap();
+    assert!(!format!("{accepted:?}").contains(&secret));
+}

@@ -9,8 +9,8 @@
 //! seen it; a nonce not made with the secret, or made for another realm, is recognised as
 //! forged.
 
+use alloc::collections::BTreeMap;
 use alloc::string::String;
-use alloc::vec::Vec;
 
 use base64ct::{Base64UrlUnpadded, Encoding};
 use hmac::{Hmac, KeyInit, Mac};
@@ -149,7 +149,6 @@ pub enum CountCheck {
 /// Accepted counts of one nonce: the highest, and which of the 64 below it were seen.
 #[derive(Clone, Copy, Debug)]
 struct Entry {
-    id: NonceId,
     issued: u64,
     highest: u32,
     seen_below: u64,
@@ -187,10 +186,11 @@ impl Entry {
 /// watermark: any nonce issued at or before the watermark that the tracker does not know is
 /// answered [`CountCheck::Forgotten`] (the registrar asks for a new nonce) rather than
 /// accepted, so forgetting never lets a replay through; it only costs the phone one more
-/// round trip. Lookups are linear in the capacity.
+/// round trip. Entries are ordered by nonce identity, which starts with the big-endian issue
+/// time, so the oldest is always the first: lookups and evictions take logarithmic time.
 #[derive(Clone, Debug)]
 pub struct NonceTracker {
-    entries: Vec<Entry>,
+    entries: BTreeMap<NonceId, Entry>,
     capacity: usize,
     watermark: Option<u64>,
 }
@@ -200,14 +200,11 @@ impl NonceTracker {
     pub fn new(capacity: usize) -> Result<Self, Error> {
         if !(1..=MAX_TRACKER_CAPACITY).contains(&capacity) {
             let max = MAX_TRACKER_CAPACITY as u64;
-            return Err(Error::OutOfRange {
-                field: "nonce tracker capacity",
-                min: 1,
-                max,
-            });
+            let field = "nonce tracker capacity";
+            return Err(Error::OutOfRange { field, min: 1, max });
         }
         Ok(Self {
-            entries: Vec::with_capacity(capacity),
+            entries: BTreeMap::new(),
             capacity,
             watermark: None,
         })
@@ -218,7 +215,7 @@ impl NonceTracker {
         if nc == 0 {
             return CountCheck::Replay;
         }
-        match self.entries.iter().find(|e| e.id == *id) {
+        match self.entries.get(id) {
             Some(entry) if entry.has_seen(nc) => CountCheck::Replay,
             Some(_) => CountCheck::Fresh,
             None if self.watermark.is_some_and(|mark| issued <= mark) => CountCheck::Forgotten,
@@ -230,7 +227,7 @@ impl NonceTracker {
     /// [`NonceTracker::check`] said [`CountCheck::Fresh`]. Entries older than `horizon`
     /// seconds at `now` are dropped first.
     pub fn record(&mut self, id: &NonceId, issued: u64, nc: u32, now: u64, horizon: u64) {
-        if let Some(entry) = self.entries.iter_mut().find(|e| e.id == *id) {
+        if let Some(entry) = self.entries.get_mut(id) {
             entry.mark(nc);
             return;
         }
@@ -238,12 +235,12 @@ impl NonceTracker {
         if self.entries.len() >= self.capacity {
             self.forget_oldest();
         }
-        self.entries.push(Entry {
-            id: *id,
+        let entry = Entry {
             issued,
             highest: nc,
             seen_below: 0,
-        });
+        };
+        self.entries.insert(*id, entry);
     }
 
     /// Number of nonces remembered.
@@ -257,26 +254,16 @@ impl NonceTracker {
     }
 
     fn forget_expired(&mut self, now: u64, horizon: u64) {
-        let mut mark = self.watermark;
-        self.entries.retain(|e| {
-            let live = e.issued.saturating_add(horizon) >= now;
-            if !live {
-                mark = mark.max(Some(e.issued));
+        while let Some((_, oldest)) = self.entries.first_key_value() {
+            if oldest.issued.saturating_add(horizon) >= now {
+                return;
             }
-            live
-        });
-        self.watermark = mark;
+            self.forget_oldest();
+        }
     }
 
     fn forget_oldest(&mut self) {
-        let oldest = self
-            .entries
-            .iter()
-            .enumerate()
-            .min_by_key(|(_, e)| e.issued)
-            .map(|(i, _)| i);
-        if let Some(index) = oldest {
-            let entry = self.entries.swap_remove(index);
+        if let Some((_, entry)) = self.entries.pop_first() {
             self.watermark = self.watermark.max(Some(entry.issued));
         }
     }
@@ -352,18 +339,36 @@ mod tests {
         assert_eq!(tracker.check(&id, 10, 101), CountCheck::Fresh);
     }
 
+    fn id(issued: u64, salt: u8) -> NonceId {
+        let mut id = [salt; 16];
+        id[..8].copy_from_slice(&issued.to_be_bytes());
+        id
+    }
+
     #[test]
     fn eviction_fails_safe() {
         let mut tracker = NonceTracker::new(2).unwrap();
-        tracker.record(&[1; 16], 10, 1, 12, 100);
-        tracker.record(&[2; 16], 11, 1, 12, 100);
-        tracker.record(&[3; 16], 12, 1, 12, 100);
+        tracker.record(&id(10, 1), 10, 1, 12, 100);
+        tracker.record(&id(11, 2), 11, 1, 12, 100);
+        tracker.record(&id(12, 3), 12, 1, 12, 100);
         assert_eq!(tracker.len(), 2);
         // The oldest nonce was forgotten: its next count is not accepted but sent for a new
         // nonce, and so is an unseen nonce of the same age.
-        assert_eq!(tracker.check(&[1; 16], 10, 2), CountCheck::Forgotten);
-        assert_eq!(tracker.check(&[9; 16], 10, 1), CountCheck::Forgotten);
-        assert_eq!(tracker.check(&[2; 16], 11, 2), CountCheck::Fresh);
-        assert_eq!(tracker.check(&[8; 16], 13, 1), CountCheck::Fresh);
+        assert_eq!(tracker.check(&id(10, 1), 10, 2), CountCheck::Forgotten);
+        assert_eq!(tracker.check(&id(10, 9), 10, 1), CountCheck::Forgotten);
+        assert_eq!(tracker.check(&id(11, 2), 11, 1), CountCheck::Replay);
+        assert_eq!(tracker.check(&id(11, 2), 11, 2), CountCheck::Fresh);
+        assert_eq!(tracker.check(&id(13, 8), 13, 1), CountCheck::Fresh);
+    }
+
+    #[test]
+    fn expired_entries_go_first_and_raise_the_watermark() {
+        let mut tracker = NonceTracker::new(8).unwrap();
+        tracker.record(&id(10, 1), 10, 1, 10, 100);
+        tracker.record(&id(50, 2), 50, 1, 50, 100);
+        tracker.record(&id(140, 3), 140, 1, 140, 100);
+        assert_eq!(tracker.len(), 2, "the nonce of 10 expired at 110");
+        assert_eq!(tracker.check(&id(10, 1), 10, 2), CountCheck::Forgotten);
+        assert_eq!(tracker.check(&id(50, 2), 50, 1), CountCheck::Replay);
     }
 }

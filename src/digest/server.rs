@@ -119,8 +119,28 @@ pub struct Accepted {
     pub username: Username,
     /// The algorithm used.
     pub algorithm: Algorithm,
-    /// Authentication-Info carrying `rspauth`; add `nextnonce` with [`Registrar::issue_nonce`].
+    /// Authentication-Info carrying `rspauth` over an empty reply body; add `nextnonce` with
+    /// [`Registrar::issue_nonce`]. With `auth-int` and a reply body, use
+    /// [`Accepted::info_for_body`] instead.
     pub info: AuthenticationInfo,
+    /// What `rspauth` is computed from; holds H(A1), so it stays private.
+    proof: alloc::boxed::Box<ProofKey>,
+}
+
+/// H(A1) and the request's parameters, kept to prove the reply body with `auth-int`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+struct ProofKey {
+    ha1: DigestHa1,
+    credentials: Credentials,
+}
+
+impl Accepted {
+    /// Authentication-Info whose `rspauth` covers `response_body` (RFC 7616 section 3.5); the
+    /// body matters only with qop `auth-int`.
+    pub fn info_for_body(&self, response_body: &[u8]) -> Result<AuthenticationInfo, Error> {
+        let ProofKey { ha1, credentials } = &*self.proof;
+        server_proof(ha1, self.algorithm, credentials, response_body)
+    }
 }
 
 /// Result of one verification, detailed for the registrar's logs.
@@ -364,17 +384,22 @@ impl Registrar {
             CountCheck::Replay => return Outcome::Replay,
             CountCheck::Forgotten => return Outcome::Stale,
         }
-        let info = match server_proof(ha1, algorithm, credentials) {
+        let info = match server_proof(ha1, algorithm, credentials, b"") {
             Ok(info) => info,
             Err(error) => return Outcome::Malformed(error),
         };
         self.tracker
             .record(&id, issued, nc, now, self.codec.horizon());
         let username = credentials.username.clone();
+        let proof = alloc::boxed::Box::new(ProofKey {
+            ha1: ha1.clone(),
+            credentials: credentials.clone(),
+        });
         Outcome::Accepted(Accepted {
             username,
             algorithm,
             info,
+            proof,
         })
     }
 
@@ -498,6 +523,7 @@ fn server_proof(
     ha1: &DigestHa1,
     algorithm: Algorithm,
     credentials: &Credentials,
+    response_body: &[u8],
 ) -> Result<AuthenticationInfo, Error> {
     let input = ResponseInput {
         algorithm,
@@ -507,8 +533,7 @@ fn server_proof(
         qop: credentials.qop,
         method: "",
         uri: &credentials.uri,
-        // The response body is not known yet: with auth-int the proof covers an empty body.
-        body: b"",
+        body: response_body,
     };
     Ok(AuthenticationInfo {
         nextnonce: None,
