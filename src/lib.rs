@@ -40,3 +40,8 @@ pub use keyid::{AgentId, DeviceId, KeyId};
 /// counter reservation, a key fetch); the host passes it back with the answer.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct Handle(pub u64);
+
+/// The code samples of README.md, compiled and run as doc tests so the README stays true.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+pub struct ReadmeDoctests;
