@@ -9,10 +9,11 @@
 //!   from the random generator, a key database or a hash.
 //!
 //! Every key identifier has exactly one binary encoding ([`KeyId::to_bytes`],
-//! [`KeyId::write_to`]) and one text encoding ([`fmt::Display`], [`FromStr`]), `kp1` followed
-//! by the unpadded base64url of the binary encoding; the text is usable unchanged as a SIP
-//! Digest username and as the user part of a SIP URI. Decoders accept only canonical input and
-//! never repair it. The layouts are specified in `docs/protocol.md` section 3.
+//! [`KeyId::write_to`]) and one text encoding ([`fmt::Display`],
+//! [`FromStr`](core::str::FromStr)), `kp1` followed by the unpadded base64url of the binary
+//! encoding; the text is usable unchanged as a SIP Digest username and as the user part of a
+//! SIP URI. Decoders accept only canonical input and never repair it. The layouts are
+//! specified in `docs/protocol.md` section 3.
 //!
 //! ```
 //! use keyprov::{AgentId, DeviceId, KeyId};
