@@ -11,6 +11,7 @@
 //! HA1   = SHA-256("alice:sip.example.com:secret")
 //! HA2   = SHA-256("REGISTER:" uri)
 //! response = SHA-256(HA1 ":" nonce ":" nc ":abc:auth:" HA2)
+//! RFC 2069 form (no qop): response = SHA-256(HA1 ":" nonce ":" HA2)
 //! ```
 
 use core::convert::Infallible;
@@ -53,8 +54,13 @@ impl rand_core::TryRng for Sevens {
 impl rand_core::TryCryptoRng for Sevens {}
 
 fn registrar() -> Registrar {
+    registrar_with(|_| {})
+}
+
+fn registrar_with(configure: impl FnOnce(&mut RegistrarPolicy)) -> Registrar {
     let mut policy = RegistrarPolicy::new(REALM);
     policy.algorithms = vec![keyprov::digest::Algorithm::SHA256];
+    configure(&mut policy);
     let secret = DigestNonceSecret::from_bytes(&[9; 32]).unwrap();
     Registrar::new(policy, secret).unwrap()
 }
@@ -112,4 +118,23 @@ fn nonce_count_is_lowercase_hex_only() {
         reason: "nc is not eight lowercase hexadecimal digits",
     };
     assert_eq!(Credentials::parse(&upper), Err(syntax));
+}
+
+/// Without qop the response covers no nonce count (RFC 2069), so an `nc` sent alongside is
+/// not the phone's: the nonce serves once, whatever count a replayer adds.
+#[test]
+fn rfc2069_response_is_not_replayable_with_an_added_count() {
+    let mut registrar = registrar_with(|p| p.allow_rfc2069 = true);
+    let response = "9fd23d18e2f63347886da97820ae16251d538e79180297e8ef095e34b92fef77";
+    let value = format!(
+        "Digest username=\"alice\", realm=\"{REALM}\", uri=\"sip:sip.example.com\", \
+         algorithm=SHA-256, nonce=\"{NONCE}\", response=\"{response}\""
+    );
+    let outcome = registrar.verify_header(&value, &REGISTER, NOW, |_| found());
+    assert!(matches!(outcome, Outcome::Accepted(_)), "{outcome:?}");
+    for nc in ["00000001", "00000002", "ffffffff"] {
+        let replayed = format!("{value}, nc={nc}");
+        let outcome = registrar.verify_header(&replayed, &REGISTER, NOW, |_| found());
+        assert_eq!(outcome, Outcome::Replay, "nc={nc}");
+    }
 }
