@@ -377,8 +377,12 @@ impl Registrar {
         let NonceCheck::Valid { issued, id } = nonce else {
             return Outcome::Stale;
         };
-        // Without qop there is no count: the nonce serves once, as count 1.
-        let nc = credentials.nc.unwrap_or(1);
+        // Without qop the response covers no count, so an `nc` sent anyway is ignored: the
+        // nonce serves once, as count 1.
+        let nc = match credentials.qop {
+            Some(_) => credentials.nc.unwrap_or(1),
+            None => 1,
+        };
         match self.tracker.check(&id, issued, nc) {
             CountCheck::Fresh => {}
             CountCheck::Replay => return Outcome::Replay,
