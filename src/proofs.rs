@@ -184,6 +184,46 @@ mod tests {
         assert_eq!(hex(verifier.expose_secret()), expected);
     }
 
+    #[test]
+    fn registration_proofs_match_an_independent_hmac() {
+        // Computed with Python's hashlib and hmac from the formulas in docs/protocol.md 6.
+        let service_key = crate::secret::ServiceKey::from_bytes(&[0x11; 32]).unwrap();
+        let mac_key = service_key.mac_key();
+        let mut transcript = Transcript::new(b"sip.example.com");
+        transcript.push(b"hello");
+        transcript.push(b"challenge");
+        let transcript = transcript.finish();
+        assert_eq!(
+            hex(&transcript),
+            "04ef436bf884c08e15c32c2336fecadc1bb2b2798cb222dfbce9bc870ad0cc32"
+        );
+        let device = device_proof(&mac_key, &transcript);
+        assert_eq!(
+            hex(&device),
+            "73c05237f09eb342e840ba09b01b3a03327f24cf4304fef577d3b3bbdd696b69"
+        );
+        let registrar = registrar_proof(&mac_key, &transcript, &device, &[0x22; 32], 1_700_000_000);
+        assert_eq!(
+            hex(&registrar),
+            "4550040c922768d5c1a449f1a89ffcd928b082a0025b2fbf683c02ec915c0b33"
+        );
+    }
+
+    #[test]
+    fn pin_proof_matches_an_independent_hmac() {
+        let verifier = pin_verifier(b"salt", &Pin::new("1234").unwrap());
+        let context = ProofContext {
+            subject_kind: 1,
+            subject: b"\x01100",
+            login: b"dave",
+        };
+        let proof = pin_proof(&verifier, b"binding", &context);
+        assert_eq!(
+            hex(&proof),
+            "8d06d4157ff45b721e1666f3fdbc2eb35b48c422a698522be476f3a52ef5d768"
+        );
+    }
+
     fn hex(bytes: &[u8]) -> alloc::string::String {
         bytes.iter().map(|b| alloc::format!("{b:02x}")).collect()
     }

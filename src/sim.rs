@@ -303,6 +303,12 @@ impl World {
             .all(|entry| seen.insert(entry.clone()))
     }
 
+    /// Whether a newer key identifier than this one was issued to the same device.
+    pub fn is_superseded(&self, key_id: &KeyId) -> bool {
+        let check = self.check_key(&self.registrar_identity, SERVICE, key_id, None);
+        check.status == KeyStatus::Superseded
+    }
+
     /// Every counter reservation made, in order: (subject, counter).
     pub fn reservations(&self) -> &[(Vec<u8>, u32)] {
         &self.reservations
@@ -398,6 +404,12 @@ impl World {
             // The agent's host closes the session once its answer is sent (or it failed).
             let _ = s.device.handle_closed();
             progressed = true;
+        }
+        if s.device.is_failed()
+            && let Some(agent) = &mut s.agent
+        {
+            // The device's host closed the session: the agent learns it too.
+            let _ = agent.handle_closed();
         }
         if !progressed {
             self.now = s

@@ -244,3 +244,20 @@ fn superseded_revoked_and_expired_keys_are_refused() {
         Error::PeerRefused { code: 303 }
     );
 }
+
+#[test]
+fn a_cached_key_is_refused_once_the_registrar_forgets_it() {
+    let mut world = world();
+    let credentials = provision(&mut world, extension());
+    let mode = RegistrationMode::ChallengeResponse;
+    assert_registered(&world.register(&credentials, registration(mode, 1)).unwrap());
+    world.revoke(&credentials.key_id);
+    // Still cached: the registrar does not ask the agent again within the key's lifetime.
+    assert_registered(&world.register(&credentials, registration(mode, 2)).unwrap());
+    world.registrar.forget(&credentials.key_id);
+    let outcome = world.register(&credentials, registration(mode, 3)).unwrap();
+    assert_eq!(
+        outcome.device.unwrap_err(),
+        Error::PeerRefused { code: 302 }
+    );
+}

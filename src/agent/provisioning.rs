@@ -94,8 +94,8 @@ impl State {
 /// [`Event::LookupUser`] with [`Provisioning::handle_user_result`] and
 /// [`Event::ReserveCounter`] with [`Provisioning::handle_counter_result`] (only after the
 /// counter is durable); send what [`Provisioning::poll_transmit`] returns, then close the
-/// session. A refused request gets a refusal message with a coarse outcome before
-/// [`Event::Failed`].
+/// session. If the session closes first, call [`Provisioning::handle_closed`]. A refused
+/// request gets a refusal message with a coarse outcome before [`Event::Failed`].
 pub struct Provisioning {
     state: State,
     transmit: Option<Vec<u8>>,
@@ -288,6 +288,16 @@ impl Provisioning {
         });
         self.state = State::Answered;
         Ok(())
+    }
+
+    /// The host reports the session closed. Before the answer was produced this fails the
+    /// machine with [`Error::SessionClosed`]; a counter already reserved is simply never used.
+    pub fn handle_closed(&mut self) -> Result<(), Error> {
+        match self.state {
+            State::Answered => Ok(()),
+            State::Failed => Err(Error::Failed),
+            _ => Err(self.fail(Error::SessionClosed)),
+        }
     }
 
     /// The next bytes to send to the device.

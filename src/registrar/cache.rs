@@ -106,6 +106,16 @@ impl KeyCache {
         });
     }
 
+    /// Drops a device's key, if cached.
+    pub(crate) fn remove(&mut self, fingerprint: &Fingerprint) {
+        let set = self.set(fingerprint);
+        for slot in set.iter_mut() {
+            if slot.as_ref().is_some_and(|s| s.fingerprint == *fingerprint) {
+                *slot = None;
+            }
+        }
+    }
+
     /// Memory held, in bytes: the slot array, allocated once.
     pub(crate) fn memory(&self) -> usize {
         self.slots.capacity() * core::mem::size_of::<Option<KeySlot>>()

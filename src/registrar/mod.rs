@@ -68,6 +68,13 @@ impl Registrar {
         &self.config
     }
 
+    /// Forgets the cached key of a key identifier. A cached key is otherwise used until its
+    /// lifetime ends, so a host that learns of a revocation or a newer key identifier calls
+    /// this to make the next registration fetch (and be refused) at once.
+    pub fn forget(&mut self, key_id: &KeyId) {
+        self.keys.remove(&cache::fingerprint(&key_id.to_bytes()));
+    }
+
     /// Bytes the key cache holds, allocated once at its capacity.
     pub fn key_cache_memory(&self) -> usize {
         self.keys.memory()
