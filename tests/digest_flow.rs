@@ -422,7 +422,11 @@ fn malformed_and_policy_violations_are_reported() {
         Outcome::Malformed(Error::MismatchedAnswer { field: "realm" })
     );
     credentials.realm = REALM.into();
-    credentials.algorithm = Some(keyprov::digest::AlgorithmParam::Known(Algorithm::MD5));
+    let sha256_sess = Algorithm {
+        hash: HashAlgorithm::Sha256,
+        session: true,
+    };
+    credentials.algorithm = Some(keyprov::digest::AlgorithmParam::Known(sha256_sess));
     let outcome = registrar.verify(credentials, &REGISTER, NOW, found());
     let not_offered = Error::InvalidValue {
         field: "digest algorithm",

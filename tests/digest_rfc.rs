@@ -1,10 +1,9 @@
 //! The worked examples of RFC 7616 section 3.9.1 (SHA-256 and MD5) and RFC 2617 section 3.5,
 //! copied from /work/shared/vectors/rfc7616-digest-examples.txt (source values marked there).
 
-use keyprov::digest::{
-    AlgorithmParam, Client, ClientCredential, ClientPolicy, Credentials, HashAlgorithm, Request,
-    Username, ha1,
-};
+#[cfg(feature = "digest-md5")]
+use keyprov::digest::{AlgorithmParam, HashAlgorithm, ha1};
+use keyprov::digest::{Client, ClientCredential, ClientPolicy, Credentials, Request, Username};
 use keyprov::secret::DigestPassphrase;
 
 const RFC7616_CHALLENGE_SHA256: &str = r#"Digest realm="http-auth@example.org", qop="auth, auth-int", algorithm=SHA-256, nonce="7ypf/xlj9XXwfDPEoM4URrv/xwf94BcCAzFZH4GiTo0v", opaque="FQhe/qaU925kfnzjCev0ciny7QMkPqMAFRtzCUYo5tdS""#;
