@@ -448,25 +448,27 @@ impl State {
         if let Err(refused) = &answer {
             debug!(key_id = %username, refused = %refused, "agent refused the key");
         }
-        lock(&self.keys).insert(
-            username.to_string(),
-            CachedKey {
-                fetched_at: now,
-                answer,
-            },
-        );
-        Ok(self
-            .cached(username, now)
-            .unwrap_or(Ok(CredentialLookup::UnknownKeyId)))
+        let entry = CachedKey {
+            fetched_at: now,
+            answer,
+        };
+        let lookup = entry.lookup(now);
+        lock(&self.keys).insert(username.to_string(), entry);
+        Ok(lookup)
     }
 
     fn cached(&self, username: &str, now: u64) -> Option<Result<CredentialLookup, KpError>> {
         let keys = lock(&self.keys);
         let entry = keys.get(username)?;
-        if now >= entry.fetched_at + self.config.key_cache_seconds {
-            return None;
-        }
-        Some(match &entry.answer {
+        (now < entry.fetched_at + self.config.key_cache_seconds).then(|| entry.lookup(now))
+    }
+}
+
+impl CachedKey {
+    /// What Digest verification is told about this key at time `now`; an expired key is an
+    /// error of its own, since the phone is told about it.
+    fn lookup(&self, now: u64) -> Result<CredentialLookup, KpError> {
+        match &self.answer {
             Ok((_, not_after)) if *not_after < now => Err(KpError::Expired),
             Ok((password, _)) => Ok(CredentialLookup::Found(StoredCredential::Password(
                 DigestPassphrase::from(password),
@@ -475,7 +477,7 @@ impl State {
             Err(KpError::Revoked) => Ok(CredentialLookup::Revoked),
             Err(KpError::Expired) => Err(KpError::Expired),
             Err(_) => Ok(CredentialLookup::UnknownKeyId),
-        })
+        }
     }
 }
 

@@ -299,6 +299,15 @@ impl Store {
         })
     }
 
+    /// Every issued key identifier with its device and counter, in issue order.
+    pub fn issued(&self) -> Result<Vec<(String, String, u32)>> {
+        let conn = self.conn();
+        let mut stmt =
+            conn.prepare("SELECT key_id, device, counter FROM issued ORDER BY issued_at, rowid")?;
+        let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
     /// Revokes a key identifier.
     pub fn revoke(&self, key_id: &str, reason: &str, now: u64) -> Result<()> {
         self.conn().execute(
