@@ -18,6 +18,149 @@
 #define KEYPROV_VERSION_STRING "0.1.0"
 
 /**
+ * `keyprov_agent_event.kind`: no event is pending.
+ */
+#define KEYPROV_AGENT_EVENT_NONE 0
+
+/**
+ * Look the user `login` up in the directory; answer with
+ * `keyprov_agent_provisioning_handle_user_result`.
+ */
+#define KEYPROV_AGENT_EVENT_LOOKUP_USER 1
+
+/**
+ * A PIN proof of `login` did not verify at `time`: count it for the lockout.
+ */
+#define KEYPROV_AGENT_EVENT_PIN_REJECTED 2
+
+/**
+ * A PIN proof of `login` verified: the failure count may be reset.
+ */
+#define KEYPROV_AGENT_EVENT_PIN_ACCEPTED 3
+
+/**
+ * Reserve the next counter durably (see `reservation`); answer with
+ * `keyprov_agent_provisioning_handle_counter_result`.
+ */
+#define KEYPROV_AGENT_EVENT_RESERVE_COUNTER 4
+
+/**
+ * Key identifier `key_id` was issued with `counter`, valid until `time`.
+ */
+#define KEYPROV_AGENT_EVENT_ISSUED 5
+
+/**
+ * Check that `registrar` may have the key of `key_id` for `service` and that the key
+ * identifier is current; answer with `keyprov_agent_key_service_handle_check_result`.
+ */
+#define KEYPROV_AGENT_EVENT_CHECK_KEY 6
+
+/**
+ * The conversation failed for good; `error` says why.
+ */
+#define KEYPROV_AGENT_EVENT_FAILED 7
+
+/**
+ * `keyprov_agent_event.reservation`: the next counter of the device in `device_type` and
+ * `device_value`.
+ */
+#define KEYPROV_RESERVATION_DEVICE 1
+
+/**
+ * `keyprov_agent_event.reservation`: the next counter of the unstructured sequence, for the
+ * key identifier in `key_id`.
+ */
+#define KEYPROV_RESERVATION_ANONYMOUS 2
+
+/**
+ * `keyprov_agent_event.reservation`: the key identifier in `key_id` that the device proposed;
+ * answer `KEYPROV_SUPERSEDED` if it was issued before.
+ */
+#define KEYPROV_RESERVATION_PROPOSED 3
+
+/**
+ * `keyprov_key_check.status`: the key identifier is current.
+ */
+#define KEYPROV_KEY_STATUS_CURRENT 1
+
+/**
+ * `keyprov_key_check.status`: a newer key identifier was issued to the device.
+ */
+#define KEYPROV_KEY_STATUS_SUPERSEDED 2
+
+/**
+ * `keyprov_key_check.status`: the key identifier was revoked.
+ */
+#define KEYPROV_KEY_STATUS_REVOKED 3
+
+/**
+ * `keyprov_key_check.status`: the key identifier was never issued.
+ */
+#define KEYPROV_KEY_STATUS_UNKNOWN 4
+
+/**
+ * `keyprov_device_event.kind`: no event is pending.
+ */
+#define KEYPROV_DEVICE_EVENT_NONE 0
+
+/**
+ * Store the credentials in the event durably, then call
+ * `keyprov_device_provisioning_handle_store_result` with its handle.
+ */
+#define KEYPROV_DEVICE_EVENT_STORE_CREDENTIALS 1
+
+/**
+ * The conversation with the agent is over: close the TLS session, then call
+ * `keyprov_device_provisioning_handle_closed`.
+ */
+#define KEYPROV_DEVICE_EVENT_CLOSE_SESSION 2
+
+/**
+ * Provisioning finished: `key` holds the authentication key.
+ */
+#define KEYPROV_DEVICE_EVENT_PROVISIONED 3
+
+/**
+ * The registrar accepted the registration; the session keys are in the event.
+ */
+#define KEYPROV_DEVICE_EVENT_REGISTERED 4
+
+/**
+ * The conversation failed for good; `error` says why.
+ */
+#define KEYPROV_DEVICE_EVENT_FAILED 5
+
+/**
+ * `keyprov_device_provisioning_config.subject`: ask a key for the device identifier.
+ */
+#define KEYPROV_SUBJECT_DEVICE_ID 1
+
+/**
+ * `keyprov_device_provisioning_config.subject`: ask an unstructured key identifier.
+ */
+#define KEYPROV_SUBJECT_ANONYMOUS 2
+
+/**
+ * `keyprov_device_provisioning_config.subject`: propose a key identifier.
+ */
+#define KEYPROV_SUBJECT_PROPOSED_KEY_ID 3
+
+/**
+ * Registration mode: the registrar sends a challenge; four messages.
+ */
+#define KEYPROV_REGISTRATION_CHALLENGE_RESPONSE 1
+
+/**
+ * Registration mode: the device's clock shows freshness; two messages.
+ */
+#define KEYPROV_REGISTRATION_TIME 2
+
+/**
+ * Registration mode: a strictly increasing sequence number shows freshness; two messages.
+ */
+#define KEYPROV_REGISTRATION_SEQUENCE 3
+
+/**
  * Digest algorithm MD5 (only in builds with the `digest-md5` feature, the default).
  */
 #define KEYPROV_DIGEST_MD5 1
@@ -243,6 +386,32 @@
 #define KEYPROV_HKDF_MAX_OUTPUT_LEN 8160
 
 /**
+ * Deadline reported by a `poll_timeout` call when no deadline runs.
+ */
+#define KEYPROV_NO_TIMEOUT UINT64_MAX
+
+/**
+ * `keyprov_registrar_event.kind`: no event is pending.
+ */
+#define KEYPROV_REGISTRAR_EVENT_NONE 0
+
+/**
+ * Fetch the key of `key_id` (and of `login`) from the agent with a `keyprov_key_client`, then
+ * answer with `keyprov_registrar_session_handle_key_result`.
+ */
+#define KEYPROV_REGISTRAR_EVENT_FETCH_KEY 1
+
+/**
+ * The device is registered; the session keys are in the event.
+ */
+#define KEYPROV_REGISTRAR_EVENT_REGISTERED 2
+
+/**
+ * The registration failed for good; `error` says why.
+ */
+#define KEYPROV_REGISTRAR_EVENT_FAILED 3
+
+/**
  * Major version of the header (the crate version's first number).
  */
 #define KEYPROV_VERSION_MAJOR 0
@@ -256,6 +425,31 @@
  * Patch version of the header.
  */
 #define KEYPROV_VERSION_PATCH 0
+
+/**
+ * What every agent machine shares: agent identifier, master keys (zeroized on free), policy.
+ */
+typedef struct keyprov_agent_config keyprov_agent_config;
+
+/**
+ * One registrar connection asking the agent for per-service keys.
+ */
+typedef struct keyprov_agent_key_service keyprov_agent_key_service;
+
+/**
+ * One device's provisioning conversation with the agent.
+ */
+typedef struct keyprov_agent_provisioning keyprov_agent_provisioning;
+
+/**
+ * The device side of provisioning; the secret key it holds is zeroized on free.
+ */
+typedef struct keyprov_device_provisioning keyprov_device_provisioning;
+
+/**
+ * The device side of one registration; its keys are zeroized on free.
+ */
+typedef struct keyprov_device_registration keyprov_device_registration;
 
 /**
  * One phone's Digest state for one server; its credential is zeroized on free.
@@ -278,6 +472,11 @@ typedef struct keyprov_digest_registrar keyprov_digest_registrar;
 typedef struct keyprov_drbg keyprov_drbg;
 
 /**
+ * Key requests to one agent over one mutual TLS connection.
+ */
+typedef struct keyprov_key_client keyprov_key_client;
+
+/**
  * A key identifier: the public name under which a device's secret key is issued and found.
  */
 typedef struct keyprov_key_id keyprov_key_id;
@@ -288,6 +487,16 @@ typedef struct keyprov_key_id keyprov_key_id;
 typedef struct keyprov_key_schedule keyprov_key_schedule;
 
 /**
+ * What every registration session shares; its cached keys are zeroized on free.
+ */
+typedef struct keyprov_registrar keyprov_registrar;
+
+/**
+ * One registration attempt.
+ */
+typedef struct keyprov_registrar_session keyprov_registrar_session;
+
+/**
  * The return type of every fallible `keyprov_*` function: `KEYPROV_OK` (0) or a failure code.
  *
  * Codes are grouped by hundreds: 100-199 input out of its limits, 200-299 bytes that do not
@@ -295,6 +504,312 @@ typedef struct keyprov_key_schedule keyprov_key_schedule;
  * ABI itself. Numbers never change between releases.
  */
 typedef uint32_t keyprov_result;
+
+/**
+ * Fills `out` with `len` bytes from a cryptographically secure source and returns `KEYPROV_OK`,
+ * or any other value if it cannot; the call that asked for randomness then fails with
+ * `KEYPROV_CALLBACK_FAILED` and changes nothing.
+ *
+ * `userdata` is what the host passed next to the callback. `keyprov_drbg_rng_callback` with a
+ * `keyprov_drbg` as `userdata` is a ready-made implementation.
+ */
+typedef keyprov_result (*keyprov_rng_callback)(void *userdata, uint8_t *out, size_t len);
+
+/**
+ * The directory's answer about a user, for `keyprov_agent_provisioning_handle_user_result`.
+ */
+typedef struct keyprov_agent_user {
+    /**
+     * The user's PIN verifier (`keyprov_pin_verifier`), `KEYPROV_KEY_LEN` bytes.
+     */
+    uint8_t verifier[32];
+    /**
+     * Failed PIN attempts the host counted within its lockout window.
+     */
+    uint32_t recent_failures;
+} keyprov_agent_user;
+
+/**
+ * What an agent machine tells its host. Fields not named by the kind are zero.
+ */
+typedef struct keyprov_agent_event {
+    /**
+     * A `KEYPROV_AGENT_EVENT_*` value.
+     */
+    uint32_t kind;
+    /**
+     * `FAILED`: why, as a result code.
+     */
+    keyprov_result error;
+    /**
+     * `LOOKUP_USER`, `RESERVE_COUNTER`, `CHECK_KEY`: pass it back with the answer.
+     */
+    uint64_t handle;
+    /**
+     * `PIN_REJECTED`: when. `ISSUED`: last second the key is valid.
+     */
+    uint64_t time;
+    /**
+     * `ISSUED`: the counter.
+     */
+    uint32_t counter;
+    /**
+     * `RESERVE_COUNTER`: a `KEYPROV_RESERVATION_*` value.
+     */
+    uint8_t reservation;
+    /**
+     * `RESERVE_COUNTER` of a device: its `KEYPROV_DEVICE_ID_*` type.
+     */
+    uint8_t device_type;
+    /**
+     * Bytes used in `device_value`.
+     */
+    uint8_t device_value_len;
+    /**
+     * Bytes used in `key_id`.
+     */
+    uint8_t key_id_len;
+    /**
+     * `RESERVE_COUNTER` of a device: the canonical device identifier value.
+     */
+    uint8_t device_value[32];
+    /**
+     * `RESERVE_COUNTER` (anonymous, proposed), `ISSUED`, `CHECK_KEY`: the binary key id.
+     */
+    uint8_t key_id[75];
+    /**
+     * 1 if `login` holds a user (`CHECK_KEY` for a PIN-signed registration); else 0.
+     */
+    uint8_t has_login;
+    /**
+     * `LOOKUP_USER`, `PIN_*`, `CHECK_KEY`: the user's login.
+     */
+    uint8_t login[128];
+    /**
+     * Bytes used in `login`.
+     */
+    size_t login_len;
+    /**
+     * `CHECK_KEY`: the registrar's authenticated identity.
+     */
+    uint8_t registrar[32];
+    /**
+     * `CHECK_KEY`: the service the key is asked for.
+     */
+    uint8_t service[1024];
+    /**
+     * Bytes used in `service`.
+     */
+    size_t service_len;
+} keyprov_agent_event;
+
+/**
+ * The host's answer to `KEYPROV_AGENT_EVENT_CHECK_KEY`.
+ */
+typedef struct keyprov_key_check {
+    /**
+     * 1 if the registrar may have keys of this service; else 0.
+     */
+    uint8_t authorized;
+    /**
+     * 1 if `pin_verifier` holds the user's verifier (asked with a login); else 0.
+     */
+    uint8_t has_pin_verifier;
+    /**
+     * A `KEYPROV_KEY_STATUS_*` value.
+     */
+    uint32_t status;
+    /**
+     * With `KEYPROV_KEY_STATUS_CURRENT`: last second the key is valid.
+     */
+    uint64_t not_after;
+    /**
+     * The user's PIN verifier.
+     */
+    uint8_t pin_verifier[32];
+} keyprov_key_check;
+
+/**
+ * What the device is configured with before provisioning. Pointers are read during
+ * `keyprov_device_provisioning_new` only.
+ */
+typedef struct keyprov_device_provisioning_config {
+    /**
+     * The agent's authenticated identity the device trusts (for example the SHA-256 of its
+     * public key), compared in constant time with what `_handle_connected` reports.
+     */
+    uint8_t trust_anchor[32];
+    /**
+     * A `KEYPROV_SUBJECT_*` value.
+     */
+    uint32_t subject;
+    /**
+     * `KEYPROV_SUBJECT_DEVICE_ID`: the device identifier's typed text (`mac:...`).
+     */
+    const char *device_id;
+    /**
+     * Bytes at `device_id`.
+     */
+    size_t device_id_len;
+    /**
+     * `KEYPROV_SUBJECT_PROPOSED_KEY_ID`: the proposed key identifier.
+     */
+    const struct keyprov_key_id *proposed_key_id;
+    /**
+     * The user's login for a PIN-checked provisioning; length 0 for none.
+     */
+    const uint8_t *login;
+    /**
+     * Bytes at `login`, 0 to 128.
+     */
+    size_t login_len;
+    /**
+     * The PIN the user typed, ASCII digits.
+     */
+    const char *pin;
+    /**
+     * Bytes at `pin`, 4 to 16.
+     */
+    size_t pin_len;
+    /**
+     * The user's salt as the directory holds it.
+     */
+    const uint8_t *salt;
+    /**
+     * Bytes at `salt`.
+     */
+    size_t salt_len;
+    /**
+     * The agent identifier the answer must carry; length 0 to accept any.
+     */
+    const char *expected_agent;
+    /**
+     * Bytes at `expected_agent`.
+     */
+    size_t expected_agent_len;
+    /**
+     * 1 if `last_counter` holds the highest counter accepted before; else 0.
+     */
+    uint8_t has_last_counter;
+    /**
+     * 1 to send nothing before `keyprov_device_provisioning_handle_address`; else 0.
+     */
+    uint8_t require_address;
+    /**
+     * The highest counter this device accepted before; an answer must exceed it.
+     */
+    uint32_t last_counter;
+    /**
+     * Seconds to wait for the agent's answer.
+     */
+    uint64_t response_timeout;
+} keyprov_device_provisioning_config;
+
+/**
+ * What a device machine tells its host. Fields not named by the kind are zero. `key`,
+ * `send_key` and `receive_key` are secrets: wipe the event (`keyprov_secure_zero`) once used.
+ */
+typedef struct keyprov_device_event {
+    /**
+     * A `KEYPROV_DEVICE_EVENT_*` value.
+     */
+    uint32_t kind;
+    /**
+     * `FAILED`: why, as a result code.
+     */
+    keyprov_result error;
+    /**
+     * `STORE_CREDENTIALS`: pass it back with the answer.
+     */
+    uint64_t handle;
+    /**
+     * `STORE_CREDENTIALS`, `REGISTERED`: last second the key or registration is valid.
+     */
+    uint64_t not_after;
+    /**
+     * `STORE_CREDENTIALS`: the counter the agent reserved.
+     */
+    uint32_t counter;
+    /**
+     * Bytes used in `key_id`.
+     */
+    uint8_t key_id_len;
+    /**
+     * Bytes used in `agent_id`.
+     */
+    uint8_t agent_id_len;
+    /**
+     * `STORE_CREDENTIALS`, `PROVISIONED`, `REGISTERED`: the binary key identifier.
+     */
+    uint8_t key_id[75];
+    /**
+     * `STORE_CREDENTIALS`: the agent identifier, ASCII.
+     */
+    uint8_t agent_id[32];
+    /**
+     * `STORE_CREDENTIALS`: the device secret key. `PROVISIONED`: the authentication key.
+     */
+    uint8_t key[32];
+    /**
+     * `REGISTERED`: the session key for what the device sends.
+     */
+    uint8_t send_key[32];
+    /**
+     * `REGISTERED`: the session key for what the device receives.
+     */
+    uint8_t receive_key[32];
+} keyprov_device_event;
+
+/**
+ * What the device is configured with for one registration. Pointers are read during
+ * `keyprov_device_registration_new` only.
+ */
+typedef struct keyprov_device_registration_config {
+    /**
+     * The service (registrar realm).
+     */
+    const uint8_t *service;
+    /**
+     * Bytes at `service`, 1 to 1024.
+     */
+    size_t service_len;
+    /**
+     * A `KEYPROV_REGISTRATION_*` mode.
+     */
+    uint32_t mode;
+    /**
+     * This registration's sequence number; persist a higher one before the next.
+     */
+    uint64_t sequence;
+    /**
+     * The user's login for a PIN-signed registration; length 0 for none.
+     */
+    const uint8_t *login;
+    /**
+     * Bytes at `login`.
+     */
+    size_t login_len;
+    /**
+     * The PIN the user typed.
+     */
+    const char *pin;
+    /**
+     * Bytes at `pin`.
+     */
+    size_t pin_len;
+    /**
+     * The user's salt.
+     */
+    const uint8_t *salt;
+    /**
+     * Bytes at `salt`.
+     */
+    size_t salt_len;
+    /**
+     * Seconds to wait for each answer.
+     */
+    uint64_t response_timeout;
+} keyprov_device_registration_config;
 
 /**
  * What the phone accepts from a server; every field is 0 (no) or 1 (yes).
@@ -361,16 +876,6 @@ typedef struct keyprov_digest_request {
      */
     size_t body_len;
 } keyprov_digest_request;
-
-/**
- * Fills `out` with `len` bytes from a cryptographically secure source and returns `KEYPROV_OK`,
- * or any other value if it cannot; the call that asked for randomness then fails with
- * `KEYPROV_CALLBACK_FAILED` and changes nothing.
- *
- * `userdata` is what the host passed next to the callback. `keyprov_drbg_rng_callback` with a
- * `keyprov_drbg` as `userdata` is a ready-made implementation.
- */
-typedef keyprov_result (*keyprov_rng_callback)(void *userdata, uint8_t *out, size_t len);
 
 /**
  * How a registrar challenges and what it accepts.
@@ -562,6 +1067,114 @@ typedef struct keyprov_layout {
 } keyprov_layout;
 
 /**
+ * How a registrar behaves. `service` is read during `keyprov_registrar_new` only.
+ */
+typedef struct keyprov_registrar_config {
+    /**
+     * The service (realm) this registrar serves.
+     */
+    const uint8_t *service;
+    /**
+     * Bytes at `service`, 1 to 1024.
+     */
+    size_t service_len;
+    /**
+     * Seconds a challenge may be answered after it was sent.
+     */
+    uint64_t challenge_lifetime;
+    /**
+     * How far, in seconds, a time-based registration's clock may be from the registrar's.
+     */
+    uint64_t clock_window;
+    /**
+     * Seconds a registration lasts at most.
+     */
+    uint64_t registration_lifetime;
+    /**
+     * Devices whose keys stay cached.
+     */
+    size_t key_cache_capacity;
+    /**
+     * Time-based registrations remembered for replay detection.
+     */
+    size_t replay_cache_capacity;
+} keyprov_registrar_config;
+
+/**
+ * A per-service key fetched from the agent (or derived by the host): the answer to
+ * `KEYPROV_REGISTRAR_EVENT_FETCH_KEY`. Its keys are secrets: wipe it once used.
+ */
+typedef struct keyprov_fetched_key {
+    /**
+     * The per-service key.
+     */
+    uint8_t service_key[32];
+    /**
+     * Last second it is valid.
+     */
+    uint64_t not_after;
+    /**
+     * 1 if `pin_key` holds the PIN-bound signing key (the fetch named a user); else 0.
+     */
+    uint8_t has_pin_key;
+    /**
+     * The PIN-bound signing key.
+     */
+    uint8_t pin_key[32];
+} keyprov_fetched_key;
+
+/**
+ * What a registrar session tells its host. Fields not named by the kind are zero; the session
+ * keys are secrets: wipe the event (`keyprov_secure_zero`) once used.
+ */
+typedef struct keyprov_registrar_event {
+    /**
+     * A `KEYPROV_REGISTRAR_EVENT_*` value.
+     */
+    uint32_t kind;
+    /**
+     * `FAILED`: why, as a result code.
+     */
+    keyprov_result error;
+    /**
+     * `FETCH_KEY`: pass it back with the answer.
+     */
+    uint64_t handle;
+    /**
+     * `REGISTERED`: last second of the registration.
+     */
+    uint64_t not_after;
+    /**
+     * Bytes used in `key_id`.
+     */
+    uint8_t key_id_len;
+    /**
+     * 1 if `login` holds a user (PIN-signed registration); else 0.
+     */
+    uint8_t has_login;
+    /**
+     * `FETCH_KEY`, `REGISTERED`: the binary key identifier.
+     */
+    uint8_t key_id[75];
+    /**
+     * `FETCH_KEY`, `REGISTERED`: the user's login.
+     */
+    uint8_t login[128];
+    /**
+     * Bytes used in `login`.
+     */
+    size_t login_len;
+    /**
+     * `REGISTERED`: the session key for what the registrar sends.
+     */
+    uint8_t send_key[32];
+    /**
+     * `REGISTERED`: the session key for what the registrar receives.
+     */
+    uint8_t receive_key[32];
+} keyprov_registrar_event;
+
+/**
  * The call succeeded.
  */
 #define KEYPROV_OK 0
@@ -697,6 +1310,16 @@ typedef struct keyprov_layout {
 #define KEYPROV_PEER_REFUSED 312
 
 /**
+ * Outcome: the peer did not answer before the deadline.
+ */
+#define KEYPROV_TIMED_OUT 313
+
+/**
+ * Outcome: the session closed before the conversation finished.
+ */
+#define KEYPROV_SESSION_CLOSED 314
+
+/**
  * Usage: a message arrived that is not expected in the current state.
  */
 #define KEYPROV_UNEXPECTED_MESSAGE 400
@@ -774,6 +1397,297 @@ typedef struct keyprov_layout {
 #ifdef __cplusplus
 extern "C" {
 #endif // __cplusplus
+
+/**
+ * Makes an agent configuration without master keys: `agent_id` is this agent's identifier
+ * (1 to 32 of lowercase letters, digits and `-`), `key_lifetime` the seconds a new key is
+ * valid, `require_pin` 1 to refuse requests without a user and PIN proof, and
+ * `max_pin_failures` the failures within the host's window that lock a user out.
+ */
+keyprov_result keyprov_agent_config_new(const char *agent_id,
+                                        size_t agent_id_len,
+                                        uint64_t key_lifetime,
+                                        uint8_t require_pin,
+                                        uint32_t max_pin_failures,
+                                        struct keyprov_agent_config **config_out);
+
+/**
+ * Adds the master key (`KEYPROV_KEY_LEN` bytes) of a new `epoch`; new key identifiers are
+ * issued under the newest live epoch. An epoch live or retired before is refused.
+ */
+keyprov_result keyprov_agent_config_add_master_key(struct keyprov_agent_config *config,
+                                                   const uint8_t *master_key,
+                                                   size_t master_key_len,
+                                                   uint16_t epoch);
+
+/**
+ * Retires `epoch`: device keys of that epoch stop verifying.
+ */
+keyprov_result keyprov_agent_config_retire_epoch(struct keyprov_agent_config *config,
+                                                 uint16_t epoch);
+
+/**
+ * Zeroizes the master keys and releases the configuration; NULL is ignored. No machine may
+ * use it afterwards.
+ */
+void keyprov_agent_config_free(struct keyprov_agent_config *config);
+
+/**
+ * Writes the PIN verifier a directory stores for a user: `HMAC(salt, lp(label) || lp(pin))`,
+ * `KEYPROV_KEY_LEN` bytes. A stolen verifier lets anyone find the PIN by trying them all;
+ * the verifier guards against online guessing only.
+ */
+keyprov_result keyprov_pin_verifier(const uint8_t *salt,
+                                    size_t salt_len,
+                                    const char *pin,
+                                    size_t pin_len,
+                                    uint8_t *verifier_out,
+                                    size_t verifier_out_len);
+
+/**
+ * Makes the agent side of one device's provisioning, waiting for its session.
+ */
+keyprov_result keyprov_agent_provisioning_new(struct keyprov_agent_provisioning **provisioning_out);
+
+/**
+ * Reports the established TLS session and its channel binding (the same exporter value the
+ * device reports).
+ */
+keyprov_result keyprov_agent_provisioning_handle_connected(struct keyprov_agent_provisioning *provisioning,
+                                                           const uint8_t *channel_binding,
+                                                           size_t channel_binding_len);
+
+/**
+ * Passes the device's request; `rng` supplies the value of an unstructured key identifier.
+ */
+keyprov_result keyprov_agent_provisioning_handle_message(struct keyprov_agent_provisioning *provisioning,
+                                                         const struct keyprov_agent_config *config,
+                                                         keyprov_rng_callback rng,
+                                                         void *rng_userdata,
+                                                         const uint8_t *bytes,
+                                                         size_t bytes_len);
+
+/**
+ * Answers `KEYPROV_AGENT_EVENT_LOOKUP_USER` at time `now`; `user` is NULL for an unknown user.
+ */
+keyprov_result keyprov_agent_provisioning_handle_user_result(struct keyprov_agent_provisioning *provisioning,
+                                                             const struct keyprov_agent_config *config,
+                                                             uint64_t now,
+                                                             uint64_t handle,
+                                                             const struct keyprov_agent_user *user);
+
+/**
+ * Answers `KEYPROV_AGENT_EVENT_RESERVE_COUNTER` at time `now`: with `result` `KEYPROV_OK`,
+ * `counter` is the reserved value, already durable; any other `result` refuses the request
+ * with that code (for example `KEYPROV_SUPERSEDED` for a proposed key identifier issued
+ * before).
+ */
+keyprov_result keyprov_agent_provisioning_handle_counter_result(struct keyprov_agent_provisioning *provisioning,
+                                                                const struct keyprov_agent_config *config,
+                                                                uint64_t now,
+                                                                uint64_t handle,
+                                                                keyprov_result result,
+                                                                uint32_t counter);
+
+/**
+ * Writes the next bytes to send to the device; `*len_out` is 0 when there are none. The
+ * answer carries the device secret key: send it only inside the TLS session.
+ */
+keyprov_result keyprov_agent_provisioning_poll_transmit(struct keyprov_agent_provisioning *provisioning,
+                                                        uint8_t *buf,
+                                                        size_t buf_len,
+                                                        size_t *len_out);
+
+/**
+ * Writes the next event into `*event_out` (kind `KEYPROV_AGENT_EVENT_NONE` when none).
+ */
+keyprov_result keyprov_agent_provisioning_poll_event(struct keyprov_agent_provisioning *provisioning,
+                                                     struct keyprov_agent_event *event_out);
+
+/**
+ * Releases the machine; NULL is ignored.
+ */
+void keyprov_agent_provisioning_free(struct keyprov_agent_provisioning *provisioning);
+
+/**
+ * Makes the key service of one registrar connection; `registrar_identity` (32 bytes) is the
+ * registrar's authenticated identity from the mutual TLS handshake.
+ */
+keyprov_result keyprov_agent_key_service_new(const uint8_t *registrar_identity,
+                                             size_t registrar_identity_len,
+                                             struct keyprov_agent_key_service **key_service_out);
+
+/**
+ * Passes a key request from the registrar.
+ */
+keyprov_result keyprov_agent_key_service_handle_message(struct keyprov_agent_key_service *key_service,
+                                                        const struct keyprov_agent_config *config,
+                                                        const uint8_t *bytes,
+                                                        size_t bytes_len);
+
+/**
+ * Answers `KEYPROV_AGENT_EVENT_CHECK_KEY` at time `now`.
+ */
+keyprov_result keyprov_agent_key_service_handle_check_result(struct keyprov_agent_key_service *key_service,
+                                                             const struct keyprov_agent_config *config,
+                                                             uint64_t now,
+                                                             uint64_t handle,
+                                                             const struct keyprov_key_check *check);
+
+/**
+ * Writes the next bytes to send to the registrar; `*len_out` is 0 when there are none. The
+ * answers carry per-service keys: send them only inside the mutual TLS connection.
+ */
+keyprov_result keyprov_agent_key_service_poll_transmit(struct keyprov_agent_key_service *key_service,
+                                                       uint8_t *buf,
+                                                       size_t buf_len,
+                                                       size_t *len_out);
+
+/**
+ * Writes the next event into `*event_out` (kind `KEYPROV_AGENT_EVENT_NONE` when none).
+ */
+keyprov_result keyprov_agent_key_service_poll_event(struct keyprov_agent_key_service *key_service,
+                                                    struct keyprov_agent_event *event_out);
+
+/**
+ * Releases the machine; NULL is ignored.
+ */
+void keyprov_agent_key_service_free(struct keyprov_agent_key_service *key_service);
+
+/**
+ * Makes the device side of provisioning from `config`.
+ */
+keyprov_result keyprov_device_provisioning_new(const struct keyprov_device_provisioning_config *config,
+                                               struct keyprov_device_provisioning **provisioning_out);
+
+/**
+ * Reports that the device has an IP address.
+ */
+keyprov_result keyprov_device_provisioning_handle_address(struct keyprov_device_provisioning *provisioning);
+
+/**
+ * Reports the established TLS session at time `now`: the agent's authenticated identity
+ * (32 bytes) and the session's channel binding (an exporter value). An agent that does not
+ * match the trust anchor fails the machine with `KEYPROV_UNTRUSTED_AGENT`; otherwise the
+ * request is queued for `_poll_transmit`.
+ */
+keyprov_result keyprov_device_provisioning_handle_connected(struct keyprov_device_provisioning *provisioning,
+                                                            uint64_t now,
+                                                            const uint8_t *agent_identity,
+                                                            size_t agent_identity_len,
+                                                            const uint8_t *channel_binding,
+                                                            size_t channel_binding_len);
+
+/**
+ * Passes bytes received from the agent at time `now`.
+ */
+keyprov_result keyprov_device_provisioning_handle_message(struct keyprov_device_provisioning *provisioning,
+                                                          uint64_t now,
+                                                          const uint8_t *bytes,
+                                                          size_t bytes_len);
+
+/**
+ * Answers `KEYPROV_DEVICE_EVENT_STORE_CREDENTIALS`: `result` is `KEYPROV_OK` once the
+ * credentials are durable, or the code of the failure, which fails the machine.
+ */
+keyprov_result keyprov_device_provisioning_handle_store_result(struct keyprov_device_provisioning *provisioning,
+                                                               uint64_t handle,
+                                                               keyprov_result result);
+
+/**
+ * Reports that the TLS session closed.
+ */
+keyprov_result keyprov_device_provisioning_handle_closed(struct keyprov_device_provisioning *provisioning);
+
+/**
+ * Reports the clock at or after the deadline of `_poll_timeout`.
+ */
+keyprov_result keyprov_device_provisioning_handle_timeout(struct keyprov_device_provisioning *provisioning,
+                                                          uint64_t now);
+
+/**
+ * Writes the deadline for `_handle_timeout`, or `KEYPROV_NO_TIMEOUT`.
+ */
+keyprov_result keyprov_device_provisioning_poll_timeout(const struct keyprov_device_provisioning *provisioning,
+                                                        uint64_t *deadline_out);
+
+/**
+ * Writes the next bytes to send to the agent into `buf`; `*len_out` is 0 when there are none.
+ * With a too-small buffer the bytes stay queued.
+ */
+keyprov_result keyprov_device_provisioning_poll_transmit(struct keyprov_device_provisioning *provisioning,
+                                                         uint8_t *buf,
+                                                         size_t buf_len,
+                                                         size_t *len_out);
+
+/**
+ * Writes the next event into `*event_out` (kind `KEYPROV_DEVICE_EVENT_NONE` when none).
+ */
+keyprov_result keyprov_device_provisioning_poll_event(struct keyprov_device_provisioning *provisioning,
+                                                      struct keyprov_device_event *event_out);
+
+/**
+ * Zeroizes and releases the machine; NULL is ignored.
+ */
+void keyprov_device_provisioning_free(struct keyprov_device_provisioning *provisioning);
+
+/**
+ * Makes the device side of one registration with the stored key identifier and device
+ * secret key (`KEYPROV_KEY_LEN` bytes); derives the per-service keys.
+ */
+keyprov_result keyprov_device_registration_new(const struct keyprov_device_registration_config *config,
+                                               const struct keyprov_key_id *key_id,
+                                               const uint8_t *secret_key,
+                                               size_t secret_key_len,
+                                               struct keyprov_device_registration **registration_out);
+
+/**
+ * Queues the first message at time `now`; the device nonce comes from `rng`, which is asked
+ * before anything changes.
+ */
+keyprov_result keyprov_device_registration_start(struct keyprov_device_registration *registration,
+                                                 uint64_t now,
+                                                 keyprov_rng_callback rng,
+                                                 void *rng_userdata);
+
+/**
+ * Passes a datagram received from the registrar. Bytes that do not decode or are not expected
+ * now are refused without changing anything.
+ */
+keyprov_result keyprov_device_registration_handle_message(struct keyprov_device_registration *registration,
+                                                          const uint8_t *bytes,
+                                                          size_t bytes_len);
+
+/**
+ * Reports the clock at or after the deadline of `_poll_timeout`.
+ */
+keyprov_result keyprov_device_registration_handle_timeout(struct keyprov_device_registration *registration,
+                                                          uint64_t now);
+
+/**
+ * Writes the deadline for `_handle_timeout`, or `KEYPROV_NO_TIMEOUT`.
+ */
+keyprov_result keyprov_device_registration_poll_timeout(const struct keyprov_device_registration *registration,
+                                                        uint64_t *deadline_out);
+
+/**
+ * Writes the next datagram to send to the registrar; `*len_out` is 0 when there is none.
+ */
+keyprov_result keyprov_device_registration_poll_transmit(struct keyprov_device_registration *registration,
+                                                         uint8_t *buf,
+                                                         size_t buf_len,
+                                                         size_t *len_out);
+
+/**
+ * Writes the next event into `*event_out` (kind `KEYPROV_DEVICE_EVENT_NONE` when none).
+ */
+keyprov_result keyprov_device_registration_poll_event(struct keyprov_device_registration *registration,
+                                                      struct keyprov_device_event *event_out);
+
+/**
+ * Zeroizes and releases the machine; NULL is ignored.
+ */
+void keyprov_device_registration_free(struct keyprov_device_registration *registration);
 
 /**
  * Writes H(A1) = H(username ":" realm ":" password) as lowercase hexadecimal text and a NUL,
@@ -1318,6 +2232,12 @@ keyprov_result keyprov_hkdf_expand(const uint8_t *prk,
                                    size_t okm_len);
 
 /**
+ * Overwrites `len` bytes at `buf` with zeros in a way the compiler does not remove: for keys
+ * copied out of the library (key buffers, events, fetched keys). NULL with length 0 is fine.
+ */
+keyprov_result keyprov_secure_zero(void *buf, size_t len);
+
+/**
  * Zeroizes and releases a key schedule; NULL is ignored.
  */
 void keyprov_key_schedule_free(struct keyprov_key_schedule *schedule);
@@ -1331,6 +2251,122 @@ void keyprov_key_schedule_free(struct keyprov_key_schedule *schedule);
 keyprov_result keyprov_layout_of(const char *name,
                                  size_t name_len,
                                  struct keyprov_layout *layout_out);
+
+/**
+ * Makes the shared registrar state, allocating both caches at their full capacity.
+ */
+keyprov_result keyprov_registrar_new(const struct keyprov_registrar_config *config,
+                                     struct keyprov_registrar **registrar_out);
+
+/**
+ * Zeroizes the cached keys and releases the registrar; NULL is ignored. No session may use it
+ * afterwards.
+ */
+void keyprov_registrar_free(struct keyprov_registrar *registrar);
+
+/**
+ * Makes a session waiting for the device's first message.
+ */
+keyprov_result keyprov_registrar_session_new(struct keyprov_registrar_session **session_out);
+
+/**
+ * Passes a datagram from the device received at time `now`; `rng` supplies the registrar's
+ * nonce. Bytes that do not decode are refused without changing anything.
+ */
+keyprov_result keyprov_registrar_session_handle_message(struct keyprov_registrar_session *session,
+                                                        struct keyprov_registrar *registrar,
+                                                        uint64_t now,
+                                                        keyprov_rng_callback rng,
+                                                        void *rng_userdata,
+                                                        const uint8_t *bytes,
+                                                        size_t bytes_len);
+
+/**
+ * Answers `KEYPROV_REGISTRAR_EVENT_FETCH_KEY` at time `now`: with `result` `KEYPROV_OK`,
+ * `key` holds the fetched key; any other `result` (for example the code the key client
+ * reported) refuses the registration.
+ */
+keyprov_result keyprov_registrar_session_handle_key_result(struct keyprov_registrar_session *session,
+                                                           struct keyprov_registrar *registrar,
+                                                           uint64_t now,
+                                                           keyprov_rng_callback rng,
+                                                           void *rng_userdata,
+                                                           uint64_t handle,
+                                                           keyprov_result result,
+                                                           const struct keyprov_fetched_key *key);
+
+/**
+ * Reports the clock at or after the deadline of `_poll_timeout`.
+ */
+keyprov_result keyprov_registrar_session_handle_timeout(struct keyprov_registrar_session *session,
+                                                        uint64_t now);
+
+/**
+ * Writes the deadline for `_handle_timeout`, or `KEYPROV_NO_TIMEOUT`.
+ */
+keyprov_result keyprov_registrar_session_poll_timeout(const struct keyprov_registrar_session *session,
+                                                      uint64_t *deadline_out);
+
+/**
+ * Writes the next datagram to send to the device; `*len_out` is 0 when there is none.
+ */
+keyprov_result keyprov_registrar_session_poll_transmit(struct keyprov_registrar_session *session,
+                                                       uint8_t *buf,
+                                                       size_t buf_len,
+                                                       size_t *len_out);
+
+/**
+ * Writes the next event into `*event_out` (kind `KEYPROV_REGISTRAR_EVENT_NONE` when none).
+ */
+keyprov_result keyprov_registrar_session_poll_event(struct keyprov_registrar_session *session,
+                                                    struct keyprov_registrar_event *event_out);
+
+/**
+ * Releases the session; NULL is ignored.
+ */
+void keyprov_registrar_session_free(struct keyprov_registrar_session *session);
+
+/**
+ * Makes a key client with nothing outstanding.
+ */
+keyprov_result keyprov_key_client_new(struct keyprov_key_client **client_out);
+
+/**
+ * Queues a request for the per-service key of `key_id` at `service` (and the PIN-bound key of
+ * `login`, length 0 for none); `*request_id_out` receives the identifier its answer carries.
+ */
+keyprov_result keyprov_key_client_request(struct keyprov_key_client *client,
+                                          const struct keyprov_key_id *key_id,
+                                          const uint8_t *service,
+                                          size_t service_len,
+                                          const uint8_t *login,
+                                          size_t login_len,
+                                          uint32_t *request_id_out);
+
+/**
+ * Passes a message from the agent: `*request_id_out` names the request it answers, and
+ * `*key_result_out` is `KEYPROV_OK` with the key in `*key_out`, or the agent's refusal
+ * (`KEYPROV_PEER_REFUSED`). Bytes that do not decode fail the client.
+ */
+keyprov_result keyprov_key_client_handle_message(struct keyprov_key_client *client,
+                                                 const uint8_t *bytes,
+                                                 size_t bytes_len,
+                                                 uint32_t *request_id_out,
+                                                 keyprov_result *key_result_out,
+                                                 struct keyprov_fetched_key *key_out);
+
+/**
+ * Writes the next bytes to send to the agent; `*len_out` is 0 when there are none.
+ */
+keyprov_result keyprov_key_client_poll_transmit(struct keyprov_key_client *client,
+                                                uint8_t *buf,
+                                                size_t buf_len,
+                                                size_t *len_out);
+
+/**
+ * Releases the client; NULL is ignored.
+ */
+void keyprov_key_client_free(struct keyprov_key_client *client);
 
 /**
  * Writes the fixed message of `result` into `buf` as NUL-terminated text.

@@ -117,6 +117,11 @@ impl<T> Object<T> {
         }
     }
 
+    /// Marks the object unusable: a change went through with input that turned out bad.
+    pub(crate) fn poison(&mut self) {
+        self.poisoned = true;
+    }
+
     /// Runs a change; if it panics, the object stays poisoned for good.
     pub(crate) fn update<R>(
         &mut self,

@@ -5,7 +5,9 @@
 //! those copies and should wipe them when done. Inside the library every key lives in a type
 //! that is zeroized when dropped. Only the agent's precomputed schedule is an object.
 
-use core::ffi::c_char;
+use core::ffi::{c_char, c_void};
+
+use zeroize::Zeroize;
 
 use super::boundary::{self, Failure, Object};
 use super::keyid::keyprov_key_id;
@@ -515,6 +517,18 @@ pub unsafe extern "C" fn keyprov_hkdf_expand(
             let okm = boundary::bytes_out(okm, okm_len, "okm")?;
             Ok(hkdf_expand(&prk, info, okm)?)
         }
+    })
+}
+
+/// Overwrites `len` bytes at `buf` with zeros in a way the compiler does not remove: for keys
+/// copied out of the library (key buffers, events, fetched keys). NULL with length 0 is fine.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn keyprov_secure_zero(buf: *mut c_void, len: usize) -> keyprov_result {
+    boundary::call(|| {
+        // SAFETY: the caller passes `buf` valid for `len` writable bytes.
+        let bytes = unsafe { boundary::bytes_out(buf.cast(), len, "buf") }?;
+        bytes.zeroize();
+        Ok(())
     })
 }
 

@@ -7,7 +7,11 @@
 use core::ffi::c_char;
 use core::mem::{align_of, offset_of, size_of};
 
+use super::agent::{keyprov_agent_event, keyprov_agent_user, keyprov_key_check};
 use super::boundary::{self, Failure};
+use super::device::{
+    keyprov_device_event, keyprov_device_provisioning_config, keyprov_device_registration_config,
+};
 use super::digest::client::keyprov_digest_client_policy;
 use super::digest::registrar::{
     keyprov_digest_registrar_policy, keyprov_digest_stored_credential, keyprov_digest_verdict,
@@ -15,6 +19,7 @@ use super::digest::registrar::{
 use super::digest::{keyprov_digest_request, keyprov_str};
 use super::keyid::keyprov_key_id_info;
 use super::keys::keyprov_session_context;
+use super::registrar::{keyprov_fetched_key, keyprov_registrar_config, keyprov_registrar_event};
 use super::result::keyprov_result;
 use crate::Error;
 
@@ -84,6 +89,35 @@ fn lookup(name: &str) -> Option<keyprov_layout> {
         }
         keyprov_digest_stored_credential { lookup, hash, secret, secret_len }
         keyprov_digest_verdict { outcome, reason, algorithm, status_code, stale }
+        keyprov_device_provisioning_config {
+            trust_anchor, subject, device_id, device_id_len, proposed_key_id, login, login_len,
+            pin, pin_len, salt, salt_len, expected_agent, expected_agent_len, has_last_counter,
+            require_address, last_counter, response_timeout
+        }
+        keyprov_device_registration_config {
+            service, service_len, mode, sequence, login, login_len, pin, pin_len, salt,
+            salt_len, response_timeout
+        }
+        keyprov_device_event {
+            kind, error, handle, not_after, counter, key_id_len, agent_id_len, key_id,
+            agent_id, key, send_key, receive_key
+        }
+        keyprov_agent_event {
+            kind, error, handle, time, counter, reservation, device_type, device_value_len,
+            key_id_len, device_value, key_id, has_login, login, login_len, registrar, service,
+            service_len
+        }
+        keyprov_agent_user { verifier, recent_failures }
+        keyprov_key_check { authorized, has_pin_verifier, status, not_after, pin_verifier }
+        keyprov_registrar_config {
+            service, service_len, challenge_lifetime, clock_window, registration_lifetime,
+            key_cache_capacity, replay_cache_capacity
+        }
+        keyprov_registrar_event {
+            kind, error, handle, not_after, key_id_len, has_login, key_id, login, login_len,
+            send_key, receive_key
+        }
+        keyprov_fetched_key { service_key, not_after, has_pin_key, pin_key }
     }
 }
 

@@ -22,11 +22,15 @@
 
 mod boundary;
 
+pub mod agent;
+pub mod device;
 pub mod digest;
 pub mod drbg;
 pub mod keyid;
 pub mod keys;
 pub mod layout;
+pub mod machine;
+pub mod registrar;
 pub mod result;
 pub mod rng;
 pub mod version;

@@ -78,6 +78,10 @@ pub const KEYPROV_MISMATCHED_ANSWER: keyprov_result = 310;
 pub const KEYPROV_COUNTER_ROLLBACK: keyprov_result = 311;
 /// Outcome: the peer reported a failure.
 pub const KEYPROV_PEER_REFUSED: keyprov_result = 312;
+/// Outcome: the peer did not answer before the deadline.
+pub const KEYPROV_TIMED_OUT: keyprov_result = 313;
+/// Outcome: the session closed before the conversation finished.
+pub const KEYPROV_SESSION_CLOSED: keyprov_result = 314;
 
 /// Usage: a message arrived that is not expected in the current state.
 pub const KEYPROV_UNEXPECTED_MESSAGE: keyprov_result = 400;
@@ -147,6 +151,8 @@ pub(crate) fn describe(result: keyprov_result) -> &'static str {
         KEYPROV_MISMATCHED_ANSWER => "answer does not match the request",
         KEYPROV_COUNTER_ROLLBACK => "key id counter lower than one accepted before",
         KEYPROV_PEER_REFUSED => "peer refused",
+        KEYPROV_TIMED_OUT => "peer did not answer in time",
+        KEYPROV_SESSION_CLOSED => "session closed before the conversation finished",
         KEYPROV_UNEXPECTED_MESSAGE => "message not expected in the current state",
         KEYPROV_INVALID_STATE => "call not allowed in the current state",
         KEYPROV_FAILED => "state machine failed earlier and accepts nothing more",
@@ -321,6 +327,8 @@ mod tests {
             ),
             (Error::CounterRollback, KEYPROV_COUNTER_ROLLBACK),
             (Error::PeerRefused { code: 1 }, KEYPROV_PEER_REFUSED),
+            (Error::TimedOut, KEYPROV_TIMED_OUT),
+            (Error::SessionClosed, KEYPROV_SESSION_CLOSED),
             (
                 Error::UnexpectedMessage { state: "s" },
                 KEYPROV_UNEXPECTED_MESSAGE,
@@ -366,6 +374,23 @@ mod tests {
                 u32::from(error.code() / 100)
             );
         }
+    }
+
+    /// Every code `Error::code` can return, read from its source, has a sentence here, so a
+    /// new variant cannot reach C without its constant.
+    #[test]
+    fn every_code_in_the_error_source_is_described() {
+        let source = include_str!("../error.rs");
+        let codes = source.lines().filter_map(|line| {
+            let (_, code) = line.trim().split_once("=> ")?;
+            code.strip_suffix(',')?.parse::<u32>().ok()
+        });
+        let mut count = 0;
+        for code in codes.filter(|c| (100..600).contains(c)) {
+            assert_ne!(describe(code), "unknown result code", "code {code}");
+            count += 1;
+        }
+        assert_eq!(count, samples().len());
     }
 
     #[test]

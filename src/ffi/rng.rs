@@ -3,8 +3,10 @@
 
 use core::convert::Infallible;
 use core::ffi::c_void;
+use std::vec::Vec;
 
 use rand_core::{TryCryptoRng, TryRng};
+use zeroize::Zeroizing;
 
 use super::boundary::Failure;
 use super::result::{KEYPROV_OK, keyprov_result};
@@ -27,6 +29,8 @@ pub(crate) struct HostRng {
     callback: unsafe extern "C" fn(*mut c_void, *mut u8, usize) -> keyprov_result,
     userdata: *mut c_void,
     failure: Option<keyprov_result>,
+    /// Bytes drawn ahead of the call, served before the callback is asked again.
+    ready: Zeroizing<Vec<u8>>,
 }
 
 impl HostRng {
@@ -40,7 +44,28 @@ impl HostRng {
             callback,
             userdata,
             failure: None,
+            ready: Zeroizing::new(Vec::new()),
         })
+    }
+
+    /// The adapter with `len` bytes drawn right away, so that a failing callback is known
+    /// before the call that needs the bytes changes anything.
+    pub(crate) fn prefetched(
+        callback: keyprov_rng_callback,
+        userdata: *mut c_void,
+        len: usize,
+    ) -> Result<Self, Failure> {
+        let mut rng = Self::new(callback, userdata)?;
+        let mut ready = Zeroizing::new(vec![0u8; len]);
+        rng.fill(&mut ready);
+        rng.failure.map_or(Ok(()), |code| {
+            Err(Failure::Callback {
+                name: "rng callback",
+                code,
+            })
+        })?;
+        rng.ready = ready;
+        Ok(rng)
     }
 
     /// Whether every request was served by the host.
@@ -55,6 +80,10 @@ impl HostRng {
     }
 
     fn fill(&mut self, out: &mut [u8]) {
+        let take = out.len().min(self.ready.len());
+        out[..take].copy_from_slice(&self.ready[..take]);
+        self.ready.drain(..take);
+        let out = &mut out[take..];
         if self.failure.is_none() && !out.is_empty() {
             // SAFETY: `out` is a live, writable slice of `out.len()` bytes; the host promised
             // the callback writes at most `len` bytes through `out`.

@@ -1,0 +1,162 @@
+//! What the wrappers of the role state machines share: staged output bytes, host answers given
+//! as result codes, and copies of variable-length values into fixed event fields.
+
+use core::ffi::c_char;
+use std::vec::Vec;
+
+use zeroize::Zeroizing;
+
+use super::boundary::{self, Buffer, Failure};
+use super::result::{KEYPROV_OK, keyprov_result};
+use crate::Error;
+use crate::device::UserPin;
+use crate::keyid::KeyId;
+use crate::secret::Pin;
+
+/// Deadline reported by a `poll_timeout` call when no deadline runs.
+pub const KEYPROV_NO_TIMEOUT: u64 = u64::MAX;
+
+/// Bytes taken from a machine's `poll_transmit` and not yet copied out, because the caller's
+/// buffer was too small: the next call delivers them first, so nothing is lost. They may carry
+/// a device secret key, so they are wiped when dropped.
+#[derive(Default)]
+pub(crate) struct Outbox {
+    staged: Option<Zeroizing<Vec<u8>>>,
+}
+
+impl Outbox {
+    /// Copies the next message into `buf`, or sets `*len_out` to 0 when there is none.
+    ///
+    /// # Safety
+    /// `buf` is NULL or valid for `buf_len` writable bytes; `len_out` is NULL or writable.
+    pub(crate) unsafe fn deliver(
+        &mut self,
+        next: impl FnOnce() -> Option<Vec<u8>>,
+        buf: *mut u8,
+        buf_len: usize,
+        len_out: *mut usize,
+    ) -> Result<(), Failure> {
+        if self.staged.is_none() {
+            self.staged = next().map(Zeroizing::new);
+        }
+        let Some(bytes) = &self.staged else {
+            // SAFETY: forwarded from the caller's guarantee.
+            return unsafe { boundary::value_out(0, len_out, "len_out") };
+        };
+        // SAFETY: forwarded from the caller's guarantee.
+        unsafe { Buffer::new(buf, buf_len, len_out).write(bytes) }?;
+        self.staged = None;
+        Ok(())
+    }
+}
+
+/// The host's answer to a request, given as a result code: `KEYPROV_OK` or why it failed.
+pub(crate) fn answer(result: keyprov_result) -> Result<(), Error> {
+    if result == KEYPROV_OK {
+        Ok(())
+    } else {
+        Err(error_from_code(result))
+    }
+}
+
+/// The error a host means by a code. Codes of errors without fields map to that error; any
+/// other code becomes `PeerRefused` carrying it, so the machine still fails with it visible.
+pub(crate) fn error_from_code(code: keyprov_result) -> Error {
+    let simple = [
+        Error::Ipv6ZoneIdentifier,
+        Error::CounterExhausted,
+        Error::ReseedRequired,
+        Error::UnknownKeyId,
+        Error::Superseded,
+        Error::Revoked,
+        Error::Expired,
+        Error::WrongProof,
+        Error::StaleChallenge,
+        Error::Replay,
+        Error::UntrustedAgent,
+        Error::LockedOut,
+        Error::NotAuthorized,
+        Error::CounterRollback,
+        Error::TimedOut,
+        Error::SessionClosed,
+        Error::Failed,
+        Error::UnknownHandle,
+        Error::NoAddress,
+    ];
+    let known = simple
+        .into_iter()
+        .find(|e| keyprov_result::from(e.code()) == code);
+    known.unwrap_or(Error::PeerRefused {
+        code: u16::try_from(code).unwrap_or(u16::MAX),
+    })
+}
+
+/// Copies `bytes` into a fixed field, returning how many were copied; the Rust API bounds every
+/// value that reaches here by the field's size.
+pub(crate) fn copy_into<const N: usize>(field: &mut [u8; N], bytes: &[u8]) -> usize {
+    let len = bytes.len().min(N);
+    field[..len].copy_from_slice(&bytes[..len]);
+    len
+}
+
+/// The binary key identifier in an event field; its length.
+pub(crate) fn key_id_into(field: &mut [u8; 75], key_id: &KeyId) -> u8 {
+    // A binary key identifier has at most 75 bytes, so the length fits a byte.
+    key_id.write_to(field).unwrap_or(0) as u8
+}
+
+/// The user and PIN of a configuration; `None` when `login_len` is 0.
+///
+/// # Safety
+/// Each pointer is NULL or valid for its length.
+pub(crate) unsafe fn user_in(
+    login: *const u8,
+    login_len: usize,
+    pin: *const c_char,
+    pin_len: usize,
+    salt: *const u8,
+    salt_len: usize,
+) -> Result<Option<UserPin>, Failure> {
+    if login_len == 0 {
+        return Ok(None);
+    }
+    // SAFETY: forwarded from the caller's guarantee.
+    unsafe {
+        let login = boundary::bytes_in(login, login_len, "login")?.to_vec();
+        let pin = Pin::new(boundary::text_in(pin, pin_len, "pin")?)?;
+        let salt = boundary::bytes_in(salt, salt_len, "salt")?.to_vec();
+        Ok(Some(UserPin { login, pin, salt }))
+    }
+}
+
+/// A 32-byte identity or anchor argument.
+///
+/// # Safety
+/// `pointer` is NULL or valid for `len` bytes.
+pub(crate) unsafe fn array32_in(
+    pointer: *const u8,
+    len: usize,
+    argument: &'static str,
+) -> Result<[u8; 32], Failure> {
+    // SAFETY: forwarded from the caller's guarantee.
+    let bytes = unsafe { boundary::bytes_in(pointer, len, argument) }?;
+    let actual = bytes.len();
+    Ok(bytes.try_into().map_err(|_| Error::WrongLength {
+        field: argument,
+        expected: 32,
+        actual,
+    })?)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn host_codes_become_the_errors_they_name() {
+        assert_eq!(answer(KEYPROV_OK), Ok(()));
+        assert_eq!(answer(301), Err(Error::Superseded));
+        assert_eq!(answer(7777), Err(Error::PeerRefused { code: 7777 }));
+        assert_eq!(error_from_code(900), Error::PeerRefused { code: 900 });
+    }
+}
