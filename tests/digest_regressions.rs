@@ -138,3 +138,23 @@ fn rfc2069_response_is_not_replayable_with_an_added_count() {
         assert_eq!(outcome, Outcome::Replay, "nc={nc}");
     }
 }
+
+/// RFC 8187: `pct-encoded = "%" HEXDIG HEXDIG`. A sign is no hexadecimal digit, so `%+1` is not
+/// a second spelling of `%01`.
+#[test]
+fn extended_username_percent_escape_is_two_hex_digits() {
+    let with = |escape: &str| {
+        format!(
+            "Digest username*=UTF-8''a{escape}, realm=\"r\", uri=\"/\", nonce=\"n\", \
+             response=\"00\""
+        )
+    };
+    let plain = keyprov::digest::Username::Plain("a\u{1}".into());
+    assert_eq!(Credentials::parse(&with("%01")).unwrap().username, plain);
+    let bad = Error::DigestSyntax {
+        reason: "username* bad percent escape",
+    };
+    for escape in ["%+1", "%+A", "%-1"] {
+        assert_eq!(Credentials::parse(&with(escape)), Err(bad), "{escape}");
+    }
+}
