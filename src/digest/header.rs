@@ -466,11 +466,11 @@ fn decode_ext_value(text: &str) -> Result<String, Error> {
             let hex = tail
                 .get(..2)
                 .ok_or(bad("username* has a cut percent escape"))?;
-            let text =
-                core::str::from_utf8(hex).map_err(|_| bad("username* bad percent escape"))?;
-            let value =
-                u8::from_str_radix(text, 16).map_err(|_| bad("username* bad percent escape"))?;
-            bytes.push(value);
+            // Exactly two hexadecimal digits (RFC 8187 pct-encoded); no sign, no space.
+            let (Some(high), Some(low)) = (hex_digit(hex[0]), hex_digit(hex[1])) else {
+                return Err(bad("username* bad percent escape"));
+            };
+            bytes.push(high << 4 | low);
             rest = &tail[2..];
         } else if is_attr_char(byte) {
             bytes.push(byte);
@@ -482,6 +482,13 @@ fn decode_ext_value(text: &str) -> Result<String, Error> {
         }
     }
     String::from_utf8(bytes).map_err(|_| bad("username* is not utf-8"))
+}
+
+/// The value of one hexadecimal digit, either case.
+fn hex_digit(digit: u8) -> Option<u8> {
+    char::from(digit)
+        .to_digit(16)
+        .and_then(|value| u8::try_from(value).ok())
 }
 
 impl AuthenticationInfo {
