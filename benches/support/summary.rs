@@ -114,13 +114,17 @@ fn name(ratio: &Ratio) -> String {
 /// On a shared machine the load changes from one second to the next; criterion measures one
 /// bench after the other, so its ratios carry that drift. Alternating batches of about 100
 /// microseconds puts both sides of a ratio under the same load.
+///
+/// Both sides are called through `dyn FnMut`, so neither is inlined into the timing loop and
+/// both pay the same call.
 pub fn interleaved_ratio(mut subject: impl FnMut(), mut baseline: impl FnMut(), times: f64) -> f64 {
     const ROUNDS: usize = 301;
-    let batch = batch_size(&mut baseline);
+    let (subject, baseline): (&mut dyn FnMut(), &mut dyn FnMut()) = (&mut subject, &mut baseline);
+    let batch = batch_size(baseline);
     let mut ratios: Vec<f64> = (0..ROUNDS)
         .map(|_| {
-            let s = time_batch(&mut subject, batch);
-            let b = time_batch(&mut baseline, batch);
+            let s = time_batch(subject, batch);
+            let b = time_batch(baseline, batch);
             s / (times * b)
         })
         .collect();
@@ -129,7 +133,7 @@ pub fn interleaved_ratio(mut subject: impl FnMut(), mut baseline: impl FnMut(), 
 }
 
 /// Iterations of `f` that take about 100 microseconds.
-fn batch_size(f: &mut impl FnMut()) -> u32 {
+fn batch_size(f: &mut dyn FnMut()) -> u32 {
     let mut batch = 16;
     while time_batch(f, batch) * f64::from(batch) < 100_000.0 && batch < 1 << 20 {
         batch *= 2;
@@ -138,7 +142,8 @@ fn batch_size(f: &mut impl FnMut()) -> u32 {
 }
 
 /// Nanoseconds per call of `f`, over `batch` calls.
-fn time_batch(f: &mut impl FnMut(), batch: u32) -> f64 {
+#[inline(never)]
+fn time_batch(f: &mut dyn FnMut(), batch: u32) -> f64 {
     let start = std::time::Instant::now();
     for _ in 0..batch {
         f();
