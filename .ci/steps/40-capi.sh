@@ -35,3 +35,9 @@ pkg-config --print-errors --cflags --libs keyprov
 
 echo "--- C examples"
 make -C examples/c BUILD="$work/c" test static sanitize valgrind
+
+echo "--- Python binding"
+python3 -m venv "$work/venv"
+"$work/venv/bin/pip" install --quiet bindings/python pytest
+tests="$PWD/bindings/python/tests"
+(cd "$work" && KEYPROV_LIBRARY="$work/prefix/lib/libkeyprov.so" "$work/venv/bin/pytest" -q "$tests")
