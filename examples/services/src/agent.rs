@@ -6,7 +6,7 @@
 //! client certificate; the DNS name in it is the one service they may fetch keys for.
 
 use std::net::SocketAddr;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -15,9 +15,10 @@ use keyprov::Error as KpError;
 use keyprov::agent::{
     self, KeyCheck, KeyService, KeyStatus, Provisioning, Reservation, UserRecord,
 };
+use keyprov::digest::{self, HashAlgorithm};
 use keyprov::keyid::{AgentId, DeviceId, DeviceIdType, KeyId};
 use keyprov::keys::MasterKeyring;
-use keyprov::secret::{MasterKey, PinVerifier};
+use keyprov::secret::{DigestHa1, DigestPassphrase, MasterKey, PinVerifier};
 use rustls::pki_types::CertificateDer;
 use tokio::io::AsyncWriteExt;
 use tokio::net::{TcpListener, TcpStream};
@@ -61,6 +62,18 @@ pub struct AgentConfig {
     pub enterprise: String,
     /// The agent identifier written into key identifiers.
     pub agent_id: String,
+    /// Lifetime of an issued key, in seconds.
+    pub key_lifetime: u64,
+}
+
+/// What the agent's master keys are made from.
+pub struct AgentKeys<'a> {
+    /// The master key seed.
+    pub seed: &'a [u8],
+    /// The enterprise identifier.
+    pub enterprise: &'a str,
+    /// The agent identifier.
+    pub agent_id: &'a str,
     /// Lifetime of an issued key, in seconds.
     pub key_lifetime: u64,
 }
@@ -207,21 +220,54 @@ async fn serve_registrar(
 impl AgentCore {
     /// Opens the store and derives the master keys of every epoch up to the current one.
     pub fn open(config: &AgentConfig) -> Result<Self> {
-        let store = Store::open(&config.database)?;
+        let keys = AgentKeys {
+            seed: &config.seed,
+            enterprise: &config.enterprise,
+            agent_id: &config.agent_id,
+            key_lifetime: config.key_lifetime,
+        };
+        Self::open_store(&config.database, &keys)
+    }
+
+    /// Opens the store at `database` with the master keys made from `keys`.
+    pub fn open_store(database: &Path, keys: &AgentKeys<'_>) -> Result<Self> {
+        let store = Store::open(database)?;
         let epoch = u16::try_from(store.current_epoch(crate::now())?).context("epoch > 65535")?;
         let mut keyring = MasterKeyring::new();
         for e in 1..=epoch {
-            let master = MasterKey::from_seed(&config.seed, config.enterprise.as_bytes(), e)?;
+            let master = MasterKey::from_seed(keys.seed, keys.enterprise.as_bytes(), e)?;
             keyring.insert(&master)?;
         }
         let machine = agent::AgentConfig {
-            agent_id: AgentId::new(&config.agent_id)?,
+            agent_id: AgentId::new(keys.agent_id)?,
             keyring,
-            key_lifetime: config.key_lifetime,
+            key_lifetime: keys.key_lifetime,
             require_pin: false,
             max_pin_failures: MAX_PIN_FAILURES,
         };
         Ok(Self { store, machine })
+    }
+
+    /// H(A1) of every current key identifier for `realm`, for a registrar that verifies
+    /// Digest from stored H(A1) values and never holds a key (the username is the key
+    /// identifier's text).
+    pub fn export_ha1(&self, realm: &str, hash: HashAlgorithm) -> Result<Vec<(String, DigestHa1)>> {
+        let now = crate::now();
+        let mut rows = Vec::new();
+        for (text, epoch) in self.store.current_keys(now)? {
+            let key_id: KeyId = text
+                .parse()
+                .map_err(|e| anyhow::anyhow!("stored key id: {e}"))?;
+            let schedule = self.machine.keyring.schedule(u16::try_from(epoch)?)?;
+            let password = schedule
+                .device_key(&key_id.to_bytes())?
+                .authentication_key()
+                .service_key(realm.as_bytes())?
+                .digest_password();
+            let ha1 = digest::ha1(hash, &text, realm, &DigestPassphrase::from(&password));
+            rows.push((text, ha1));
+        }
+        Ok(rows)
     }
 
     /// The agent's store.

@@ -168,6 +168,7 @@ impl Lab {
     /// What a phone of the inventory is given to start with.
     pub fn phone_config(&self, phone: &inventory::Phone, transport: Transport) -> PhoneConfig {
         PhoneConfig {
+            address: std::net::Ipv4Addr::LOCALHOST.into(),
             agent: self.device_addr,
             ca: self.pki.ca.clone(),
             agent_anchor: self.agent_anchor,

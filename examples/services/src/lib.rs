@@ -8,6 +8,7 @@ pub mod agent;
 pub mod bindings;
 pub mod conversation;
 pub mod enterprise;
+pub mod export;
 pub mod framing;
 pub mod inventory;
 pub mod lab;
@@ -34,5 +35,16 @@ pub fn init_tracing(filter: &str) {
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .try_init();
+}
+
+/// Refuses an address that is not on the loopback interface: the services never listen or
+/// connect anywhere else.
+pub fn loopback(addr: std::net::SocketAddr) -> anyhow::Result<std::net::SocketAddr> {
+    if addr.ip().is_loopback() {
+        Ok(addr)
+    } else {
+        anyhow::bail!("{addr} is not a loopback address: the services run on loopback only")
+    }
 }

@@ -53,6 +53,8 @@ impl fmt::Display for Transport {
 /// What a phone is given, as DHCP options and its own labels would give it.
 #[derive(Clone, Debug)]
 pub struct PhoneConfig {
+    /// The phone's own address (as DHCP gave it); its SIP sockets bind to it.
+    pub address: std::net::IpAddr,
     /// The agent's device-facing address.
     pub agent: SocketAddr,
     /// The CA the agent's certificate must chain to.
@@ -462,12 +464,18 @@ impl Link {
     async fn open(config: &PhoneConfig) -> Result<Self> {
         Ok(match config.transport {
             Transport::Udp => {
-                let socket = UdpSocket::bind(("127.0.0.1", 0)).await?;
+                let socket = UdpSocket::bind((config.address, 0)).await?;
                 socket.connect(config.registrar).await?;
                 Self::Udp(socket)
             }
             Transport::Tcp => {
-                let stream = TcpStream::connect(config.registrar)
+                let socket = match config.address {
+                    std::net::IpAddr::V4(_) => tokio::net::TcpSocket::new_v4()?,
+                    std::net::IpAddr::V6(_) => tokio::net::TcpSocket::new_v6()?,
+                };
+                socket.bind((config.address, 0).into())?;
+                let stream = socket
+                    .connect(config.registrar)
                     .await
                     .context("connect to registrar")?;
                 stream.set_nodelay(true)?;

@@ -1,7 +1,7 @@
 //! A few phones provision and register over UDP and TCP against a lab agent and registrar.
 
 use keyprov_services::inventory;
-use keyprov_services::lab::{Lab, LabOptions};
+use keyprov_services::lab::{Lab, LabOptions, REALM};
 use keyprov_services::phone::{Phone, Transport};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -26,4 +26,53 @@ async fn phones_provision_and_register_over_udp_and_tcp() {
         assert_eq!(phone.register().await.unwrap().expires, 600);
     }
     assert_eq!(lab.registrar.as_ref().unwrap().registered(), 4);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn exported_ha1_matches_what_the_phone_derives() {
+    let dir = tempfile::tempdir().unwrap();
+    let phones = inventory::parse(&inventory::synthetic(2)).unwrap();
+    let lab = Lab::start(dir.path(), &phones, LabOptions::default())
+        .await
+        .unwrap();
+    let mut phone = Phone::with_tls(
+        lab.phone_config(&phones[1], Transport::Udp),
+        lab.phone_tls(),
+    )
+    .unwrap();
+    phone.provision().await.unwrap();
+    let key_id = phone.key_id().unwrap();
+
+    let seed = keyprov_services::seed::read_seed(&dir.path().join("master.seed")).unwrap();
+    let keys = keyprov_services::agent::AgentKeys {
+        seed: &seed,
+        enterprise: keyprov_services::lab::ENTERPRISE,
+        agent_id: keyprov_services::lab::AGENT_ID,
+        key_lifetime: 0,
+    };
+    let core = keyprov_services::agent::AgentCore::open_store(lab.database(), &keys).unwrap();
+    let rows = core
+        .export_ha1(REALM, keyprov::digest::HashAlgorithm::Sha256)
+        .unwrap();
+    assert_eq!(rows.len(), 1);
+    assert_eq!(rows[0].0, key_id);
+
+    // H(A1) recomputed with ring's SHA-256 from the password the phone side derives.
+    let credentials = keyprov_services::phone::load_credentials(
+        &dir.path().join(format!("phone-{}.cred", phones[1].serial)),
+    )
+    .unwrap()
+    .unwrap();
+    let password = credentials
+        .secret_key
+        .authentication_key()
+        .service_key(REALM.as_bytes())
+        .unwrap()
+        .digest_password();
+    let a1 = format!("{key_id}:{REALM}:{}", password.expose_secret_password());
+    let expected = ring::digest::digest(&ring::digest::SHA256, a1.as_bytes());
+    let expected = keyprov_services::seed::hex_encode(expected.as_ref());
+    assert_eq!(String::from_utf8_lossy(rows[0].1.expose_secret()), expected);
+    let table = keyprov_services::export::subscriber_table(REALM, &rows);
+    assert!(table.ends_with(&format!("1:{key_id}:{REALM}:{expected}\n")));
 }

@@ -1,0 +1,70 @@
+//! The SIP registrar: REGISTER over UDP and TCP on loopback, Digest with keys fetched from the
+//! agent over mutual TLS.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use anyhow::Result;
+use clap::Parser;
+use keyprov_services::loopback;
+use keyprov_services::registrar::{self, RegistrarConfig};
+use keyprov_services::tls::Identity;
+
+/// keyprov SIP registrar.
+#[derive(Parser, Debug)]
+#[command(version, about)]
+struct Cli {
+    /// Where SIP is served (UDP and TCP).
+    #[arg(long, default_value = "127.0.0.1:5060")]
+    listen: SocketAddr,
+    /// The realm; the registrar's client certificate must name it.
+    #[arg(long, default_value = "sip.example.test")]
+    realm: String,
+    /// The agent's registrar-facing address.
+    #[arg(long, default_value = "127.0.0.1:4434")]
+    agent: SocketAddr,
+    /// The CA the agent's certificate chains to (PEM).
+    #[arg(long)]
+    ca: PathBuf,
+    /// The registrar's client certificate (PEM).
+    #[arg(long)]
+    cert: PathBuf,
+    /// The registrar's private key (PEM).
+    #[arg(long)]
+    key: PathBuf,
+    /// Offer MD5 after SHA-256, for legacy phones.
+    #[arg(long)]
+    allow_md5: bool,
+    /// Seconds a fetched key is used before the agent is asked again.
+    #[arg(long, default_value_t = 60)]
+    key_cache_seconds: u64,
+    /// Shortest binding accepted, in seconds.
+    #[arg(long, default_value_t = 60)]
+    min_expires: u32,
+    /// Longest binding granted, in seconds.
+    #[arg(long, default_value_t = 3600)]
+    max_expires: u32,
+    /// Log filter (tracing syntax).
+    #[arg(long, default_value = "info")]
+    log: String,
+}
+
+#[tokio::main]
+async fn main() -> Result<()> {
+    let cli = Cli::parse();
+    keyprov_services::init_tracing(&cli.log);
+    let identity = Identity {
+        cert: cli.cert,
+        key: cli.key,
+    };
+    let mut config = RegistrarConfig::new(&cli.realm, loopback(cli.agent)?, cli.ca, identity);
+    config.sip_listen = loopback(cli.listen)?;
+    config.allow_md5 = cli.allow_md5;
+    config.key_cache_seconds = cli.key_cache_seconds;
+    config.min_expires = cli.min_expires;
+    config.max_expires = cli.max_expires;
+    let running = registrar::start(config).await?;
+    println!("registrar: sip on udp and tcp {}", running.sip_addr);
+    std::future::pending::<()>().await;
+    Ok(())
+}
