@@ -26,7 +26,7 @@ use crate::{Error, Handle};
 /// Steps after which a conversation that neither finished nor failed is a simulator bug.
 const MAX_STEPS: usize = 10_000;
 
-/// What the simulator reports when a conversation made no progress for [`MAX_STEPS`] steps:
+/// What the simulator reports when a conversation made no progress for 10,000 steps:
 /// some party neither finished nor failed, which the protocol must never allow.
 pub const STUCK: Error = Error::InvalidState {
     call: "simulate",
@@ -433,11 +433,7 @@ impl World {
                     let record = self.lookup_user(&login);
                     let _ = agent.handle_user_result(&self.agent, self.now, handle, record);
                 }
-                agent::Event::PinRejected { login, at } => {
-                    if let Some(user) = self.users.get_mut(&login) {
-                        user.failures.push(at);
-                    }
-                }
+                agent::Event::PinRejected { login, at } => self.count_pin_failure(&login, at),
                 agent::Event::PinAccepted { login } => {
                     if let Some(user) = self.users.get_mut(&login) {
                         user.failures.clear();
@@ -488,6 +484,13 @@ impl World {
             }
         }
         None
+    }
+
+    /// One failed PIN attempt, at the agent or at the registrar, for the lockout.
+    fn count_pin_failure(&mut self, login: &[u8], at: u64) {
+        if let Some(user) = self.users.get_mut(login) {
+            user.failures.push(at);
+        }
     }
 
     fn lookup_user(&mut self, login: &[u8]) -> Option<UserRecord> {
@@ -682,6 +685,7 @@ impl World {
                     r.registrar_result = Some(Ok(session_keys));
                 }
                 registrar::Event::Failed(error) => r.registrar_result = Some(Err(error)),
+                registrar::Event::PinRejected { login, at } => self.count_pin_failure(&login, at),
             }
         }
     }
@@ -757,6 +761,7 @@ impl World {
                 }
                 registrar::Event::Registered { .. } => return Ok(()),
                 registrar::Event::Failed(error) => return Err(error),
+                registrar::Event::PinRejected { login, at } => self.count_pin_failure(&login, at),
             }
         }
         // A replayed hello only earns a fresh challenge, which the replayer cannot answer.

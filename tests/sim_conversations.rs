@@ -261,3 +261,41 @@ fn a_cached_key_is_refused_once_the_registrar_forgets_it() {
         Error::PeerRefused { code: 302 }
     );
 }
+
+#[test]
+fn wrong_pin_signatures_at_the_registrar_count_towards_the_lockout() {
+    let mut world = world();
+    let pin = Pin::new("9753").unwrap();
+    let salt = world.add_user(b"erin", &pin);
+    let credentials = provision(&mut world, extension());
+    let guess = UserPin {
+        login: b"erin".to_vec(),
+        pin: Pin::new("1111").unwrap(),
+        salt: salt.clone(),
+    };
+    for _ in 0..3 {
+        let mut config = registration(RegistrationMode::ChallengeResponse, 1);
+        config.user = Some(guess.clone());
+        let outcome = world.register(&credentials, config).unwrap();
+        assert_eq!(
+            outcome.device.unwrap_err(),
+            Error::PeerRefused { code: 304 }
+        );
+    }
+    let mut config = world.device_config(extension());
+    config.user = Some(UserPin {
+        login: b"erin".to_vec(),
+        pin,
+        salt,
+    });
+    let run = Provision {
+        config,
+        report_address: false,
+        restart_agent_after_reservation: false,
+        impostor: None,
+    };
+    assert_eq!(
+        world.provision(&run).unwrap_err(),
+        Error::PeerRefused { code: 308 }
+    );
+}

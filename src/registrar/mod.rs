@@ -115,6 +115,14 @@ pub enum Event {
         /// The keys for later secure communication with the device.
         session_keys: SessionKeys,
     },
+    /// A PIN-signed registration carried a good device proof but a wrong PIN signature: a
+    /// PIN guess, which the host may add to the user's lockout count at the agent.
+    PinRejected {
+        /// The user's login.
+        login: Vec<u8>,
+        /// When, on the host's clock.
+        at: u64,
+    },
     /// The registration failed for good with this error.
     Failed(Error),
 }

@@ -349,7 +349,13 @@ impl Session {
             transcript,
             ..
         } = challenged;
-        verify(&keys, &transcript, proof.proof, proof.pin_signature)?;
+        self.verify(
+            now,
+            &keys,
+            &device,
+            &transcript,
+            (proof.proof, proof.pin_signature),
+        )?;
         let verified = Verified {
             transcript: &transcript,
             device_proof: proof.proof,
@@ -373,7 +379,13 @@ impl Session {
         let mut transcript = Transcript::new(&registrar.config.service);
         transcript.push(signed);
         let transcript = transcript.finish();
-        verify(&keys, &transcript, direct.proof, direct.pin_signature)?;
+        self.verify(
+            now,
+            &keys,
+            &device,
+            &transcript,
+            (direct.proof, direct.pin_signature),
+        )?;
         let sequence = record_freshness(registrar, now, &device.fingerprint, direct)?;
         let mut registrar_nonce = [0u8; 32];
         rng.fill_bytes(&mut registrar_nonce);
@@ -384,6 +396,36 @@ impl Session {
             sequence,
         };
         self.accept(registrar, now, &keys, &device, &verified)
+    }
+
+    /// Checks the device proof and, for a user, the PIN signature, in constant time. A wrong
+    /// PIN signature behind a good device proof is a PIN guess, which the host may count.
+    fn verify(
+        &mut self,
+        now: u64,
+        keys: &Keys,
+        device: &Device,
+        transcript: &[u8; 32],
+        (proof, signature): (&[u8; 32], Option<&[u8; 32]>),
+    ) -> Result<(), Error> {
+        let expected = proofs::device_proof(&keys.mac_key, transcript);
+        if !bool::from(expected.ct_eq(proof)) {
+            return Err(Error::WrongProof);
+        }
+        let signed = match (&keys.pin_key, signature) {
+            (None, None) => return Ok(()),
+            (Some(key), Some(signature)) => {
+                proofs::verify_pin_signature(key, transcript, signature)
+            }
+            _ => Err(Error::WrongProof),
+        };
+        if signed.is_err()
+            && let Some(login) = &device.login
+        {
+            let login = login.clone();
+            self.events.push_back(Event::PinRejected { login, at: now });
+        }
+        signed
     }
 
     fn accept(
@@ -515,24 +557,6 @@ fn device_of(name: KeyName, login: Option<&[u8]>, nonce: &[u8; 32]) -> Device {
         fingerprint: name.print,
         login: login.map(<[u8]>::to_vec),
         device_nonce: *nonce,
-    }
-}
-
-/// Checks the device proof and, for a user, the PIN signature, in constant time.
-fn verify(
-    keys: &Keys,
-    transcript: &[u8; 32],
-    proof: &[u8; 32],
-    signature: Option<&[u8; 32]>,
-) -> Result<(), Error> {
-    let expected = proofs::device_proof(&keys.mac_key, transcript);
-    if !bool::from(expected.ct_eq(proof)) {
-        return Err(Error::WrongProof);
-    }
-    match (&keys.pin_key, signature) {
-        (None, None) => Ok(()),
-        (Some(key), Some(signature)) => proofs::verify_pin_signature(key, transcript, signature),
-        _ => Err(Error::WrongProof),
     }
 }
 
