@@ -412,6 +412,12 @@
 #define KEYPROV_REGISTRAR_EVENT_FAILED 3
 
 /**
+ * A PIN-signed registration had a good device proof but a wrong PIN signature: a PIN guess
+ * by `login` at `not_after` (the host's clock), which the host may count towards the lockout.
+ */
+#define KEYPROV_REGISTRAR_EVENT_PIN_REJECTED 4
+
+/**
  * Major version of the header (the crate version's first number).
  */
 #define KEYPROV_VERSION_MAJOR 0
@@ -1141,7 +1147,7 @@ typedef struct keyprov_registrar_event {
      */
     uint64_t handle;
     /**
-     * `REGISTERED`: last second of the registration.
+     * `REGISTERED`: last second of the registration. `PIN_REJECTED`: when the guess was made.
      */
     uint64_t not_after;
     /**
@@ -1157,7 +1163,7 @@ typedef struct keyprov_registrar_event {
      */
     uint8_t key_id[75];
     /**
-     * `FETCH_KEY`, `REGISTERED`: the user's login.
+     * `FETCH_KEY`, `REGISTERED`, `PIN_REJECTED`: the user's login.
      */
     uint8_t login[128];
     /**

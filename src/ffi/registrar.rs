@@ -27,6 +27,9 @@ pub const KEYPROV_REGISTRAR_EVENT_FETCH_KEY: u32 = 1;
 pub const KEYPROV_REGISTRAR_EVENT_REGISTERED: u32 = 2;
 /// The registration failed for good; `error` says why.
 pub const KEYPROV_REGISTRAR_EVENT_FAILED: u32 = 3;
+/// A PIN-signed registration had a good device proof but a wrong PIN signature: a PIN guess
+/// by `login` at `not_after` (the host's clock), which the host may count towards the lockout.
+pub const KEYPROV_REGISTRAR_EVENT_PIN_REJECTED: u32 = 4;
 
 /// How a registrar behaves. `service` is read during `keyprov_registrar_new` only.
 #[repr(C)]
@@ -59,7 +62,7 @@ pub struct keyprov_registrar_event {
     pub error: keyprov_result,
     /// `FETCH_KEY`: pass it back with the answer.
     pub handle: u64,
-    /// `REGISTERED`: last second of the registration.
+    /// `REGISTERED`: last second of the registration. `PIN_REJECTED`: when the guess was made.
     pub not_after: u64,
     /// Bytes used in `key_id`.
     pub key_id_len: u8,
@@ -67,7 +70,7 @@ pub struct keyprov_registrar_event {
     pub has_login: u8,
     /// `FETCH_KEY`, `REGISTERED`: the binary key identifier.
     pub key_id: [u8; 75],
-    /// `FETCH_KEY`, `REGISTERED`: the user's login.
+    /// `FETCH_KEY`, `REGISTERED`, `PIN_REJECTED`: the user's login.
     pub login: [u8; 128],
     /// Bytes used in `login`.
     pub login_len: usize,
@@ -131,6 +134,11 @@ impl keyprov_registrar_event {
                 out.send_key = *session_keys.registrar_to_device.expose_secret();
                 out.receive_key = *session_keys.device_to_registrar.expose_secret();
                 login
+            }
+            Event::PinRejected { login, at } => {
+                out.kind = KEYPROV_REGISTRAR_EVENT_PIN_REJECTED;
+                out.not_after = at;
+                Some(login)
             }
             Event::Failed(error) => {
                 out.kind = KEYPROV_REGISTRAR_EVENT_FAILED;
