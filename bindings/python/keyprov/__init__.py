@@ -47,3 +47,20 @@ __all__ = [
     "pin_sign", "pin_signing_key", "pin_verifier", "pin_verify", "result_message",
     "service_key", "service_mac", "service_mac_verify", "session_keys", "version",
 ]
+
+from .roles import (  # noqa: E402  (after the names the roles module builds on)
+    AgentConfig,
+    AgentProvisioning,
+    DeviceProvisioning,
+    DeviceRegistration,
+    Event,
+    KeyClient,
+    KeyService,
+    Registrar,
+    RegistrarSession,
+)
+
+__all__ += [
+    "AgentConfig", "AgentProvisioning", "DeviceProvisioning", "DeviceRegistration", "Event",
+    "KeyClient", "KeyService", "Registrar", "RegistrarSession",
+]
