@@ -293,9 +293,52 @@ fn wire_seeds() -> Vec<(&'static str, String, Vec<u8>)> {
     out
 }
 
+// Registration scripts for `role_registrar` (see `RegistrarStep::read`): 0 delivers the honest
+// device's next message, 1 a mutated copy, 2 the forger's, 3 injected bytes, 4 a replay, 5 the
+// registrar's next answer to the device, 7 answers the key fetch (then 0: the right key), 8
+// advances the clock, 9 starts a new attempt (then its mode: 0 challenge, 1 time, 2 sequence).
+const CHALLENGE_RESPONSE: &[u8] = &[0, 0, 7, 0, 5, 0, 5];
+const TIME: &[u8] = &[1, 0, 7, 0, 5];
+const SEQUENCE_AFTER_CHALLENGE: &[u8] = &[0, 0, 7, 0, 5, 0, 5, 9, 2, 0, 5];
+const TIME_THEN_REPLAY: &[u8] = &[1, 0, 7, 0, 5, 9, 1, 4, 0, 4, 1, 0, 5];
+const FORGED_AND_MUTATED: &[u8] = &[0, 2, 7, 0, 5, 1, 3, 0x40, 0, 5, 8, 45];
+
+fn role_seeds() -> Vec<(&'static str, String, Vec<u8>)> {
+    let scripts = [
+        ("challenge-response", CHALLENGE_RESPONSE),
+        ("time", TIME),
+        ("sequence", SEQUENCE_AFTER_CHALLENGE),
+        ("time-replay", TIME_THEN_REPLAY),
+        ("forged-mutated", FORGED_AND_MUTATED),
+    ];
+    scripts
+        .into_iter()
+        .map(|(name, s)| ("role_registrar", name.to_owned(), s.to_vec()))
+        .collect()
+}
+
+#[test]
+fn registration_seeds_reach_the_oracle() {
+    for (script, registrations) in [
+        (CHALLENGE_RESPONSE, 1),
+        (TIME, 1),
+        (SEQUENCE_AFTER_CHALLENGE, 2),
+        (TIME_THEN_REPLAY, 1),
+        (FORGED_AND_MUTATED, 0),
+    ] {
+        let outcome = checks::registration_outcome(script);
+        let expected = checks::RegistrationOutcome {
+            registrar: registrations,
+            device: registrations,
+        };
+        assert_eq!(outcome, expected, "script {script:?}");
+    }
+}
+
 /// Every seed: target, file name, bytes.
 fn seeds() -> Vec<(&'static str, String, Vec<u8>)> {
     let mut out = key_id_seeds();
     out.extend(wire_seeds());
+    out.extend(role_seeds());
     out
 }

@@ -7,9 +7,17 @@
 //! crate's `tests/fuzz_corpus_replay.rs`, which replays every committed corpus file through
 //! them. This file therefore depends on nothing but `keyprov`, `std` and the allocator meter.
 
+use std::collections::VecDeque;
 use std::str::FromStr;
 
+use keyprov::Handle;
+use keyprov::device::{Event as DeviceEvent, Registration, RegistrationConfig, RegistrationMode};
 use keyprov::keyid::{AgentId, DeviceId, DeviceIdType, KeyId, UnstructuredValue, ValueSource};
+use keyprov::keys::{MasterKeySchedule, SessionKeys};
+use keyprov::registrar::{
+    Event as RegistrarEvent, FetchedKey, Registrar, RegistrarConfig, Session,
+};
+use keyprov::secret::{DeviceSecretKey, MasterKey, ServiceKey};
 use keyprov::wire::{Message, MessageType};
 
 use crate::meter;
@@ -35,6 +43,7 @@ pub const TARGETS: &[(&str, Check)] = &[
     ("wire_key_response", wire_key_response),
     ("wire_key_refusal", wire_key_refusal),
     ("wire_refusal", wire_refusal),
+    ("role_registrar", role_registrar),
 ];
 
 /// The body of the target called `name`.
@@ -97,6 +106,11 @@ impl<'a> Script<'a> {
         };
         self.rest = rest;
         first
+    }
+
+    /// True once every byte was read.
+    pub fn is_exhausted(&self) -> bool {
+        self.rest.is_empty()
     }
 
     /// A choice among `n` options (`n` > 0).
@@ -299,4 +313,425 @@ wire_targets! {
     wire_key_response => KeyResponse,
     wire_key_refusal => KeyRefusal,
     wire_refusal => Refusal,
+}
+
+// ---- roles ----
+
+/// The service every registration in the role targets is for.
+const SERVICE: &[u8] = b"sip.example.com";
+/// Steps a role target takes at most, whatever the input length.
+const MAX_STEPS: usize = 64;
+
+/// Nonces for the machines: distinct and deterministic. The fuzz input steers what the
+/// machines are fed, not their randomness, so a replayed corpus file replays exactly.
+pub struct CountingRng(u64);
+
+impl rand_core::TryRng for CountingRng {
+    type Error = core::convert::Infallible;
+
+    fn try_next_u32(&mut self) -> Result<u32, Self::Error> {
+        self.try_next_u64().map(|v| v as u32)
+    }
+
+    fn try_next_u64(&mut self) -> Result<u64, Self::Error> {
+        self.0 += 1;
+        Ok(self.0.wrapping_mul(0x9e37_79b9_7f4a_7c15))
+    }
+
+    fn try_fill_bytes(&mut self, dst: &mut [u8]) -> Result<(), Self::Error> {
+        for chunk in dst.chunks_mut(8) {
+            let word = self.try_next_u64()?.to_be_bytes();
+            chunk.copy_from_slice(&word[..chunk.len()]);
+        }
+        Ok(())
+    }
+}
+
+impl rand_core::TryCryptoRng for CountingRng {}
+
+/// The one device the registrar targets know, its keys, and a forger's key for it.
+struct Fleet {
+    key_id: KeyId,
+    device_key: DeviceSecretKey,
+    service_key: ServiceKey,
+    forged_key: DeviceSecretKey,
+}
+
+impl Fleet {
+    fn new() -> Self {
+        let master = MasterKey::from_seed(&[0x5e; 32], b"fuzz.example", 1).expect("valid seed");
+        let agent = AgentId::new("agent-1").expect("valid agent");
+        let device = DeviceId::extension("4711").expect("valid extension");
+        let key_id = KeyId::structured(1, agent, device, 7);
+        let device_key = MasterKeySchedule::new(&master)
+            .device_key_for(&key_id)
+            .expect("epoch");
+        let service_key = device_key
+            .authentication_key()
+            .service_key(SERVICE)
+            .expect("service");
+        let forged_key = DeviceSecretKey::from_bytes(&[0x66; 32]).expect("32 bytes");
+        Self {
+            key_id,
+            device_key,
+            service_key,
+            forged_key,
+        }
+    }
+}
+
+fn registrar_config() -> RegistrarConfig {
+    RegistrarConfig {
+        service: SERVICE.to_vec(),
+        challenge_lifetime: 30,
+        clock_window: 60,
+        registration_lifetime: 3600,
+        key_cache_capacity: 16,
+        replay_cache_capacity: 64,
+    }
+}
+
+/// What the oracle remembers across attempts.
+#[derive(Default)]
+struct Ledger {
+    /// Every message the honest device ever sent.
+    honest: Vec<Vec<u8>>,
+    /// The proof-carrying message of every registration so far.
+    registered_by: Vec<Vec<u8>>,
+    /// Registrations the honest device reported.
+    device_registrations: usize,
+}
+
+/// One registration attempt: the honest device, a forger claiming its key identifier, and the
+/// registrar's session.
+struct Attempt {
+    device: Registration,
+    forger: Registration,
+    session: Session,
+    to_registrar: VecDeque<Vec<u8>>,
+    forged: VecDeque<Vec<u8>>,
+    to_device: VecDeque<Vec<u8>>,
+    /// Every message the session accepted, in order.
+    accepted: Vec<Vec<u8>>,
+    pending_fetch: Option<Handle>,
+    registrar_keys: Option<SessionKeys>,
+}
+
+/// The registration conversation under attack. Whatever the order of deliveries, mutations,
+/// forgeries, injected bytes, replays, timeouts and key answers: the registrar registers only
+/// when every message its session accepted came unchanged from the honest device, never twice
+/// on the same proof, and the honest device registers only after the registrar did, with the
+/// same session keys.
+pub fn role_registrar(data: &[u8]) {
+    registration_outcome(data);
+}
+
+/// How many registrations the registrar and the honest device reported in one run of
+/// [`role_registrar`]: the seeds must reach them, or the oracle is never asked.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct RegistrationOutcome {
+    /// Registrations the registrar reported.
+    pub registrar: usize,
+    /// Registrations the honest device reported.
+    pub device: usize,
+}
+
+/// Runs [`role_registrar`] and reports how far the conversations got.
+pub fn registration_outcome(data: &[u8]) -> RegistrationOutcome {
+    let mut script = Script::new(data);
+    let fleet = Fleet::new();
+    let mut registrar = Registrar::new(registrar_config());
+    let mut ledger = Ledger::default();
+    let mut rng = CountingRng(0);
+    let mut now = 1_800_000_000;
+    let mut sequence = 1;
+    let mut attempt = Attempt::start(&fleet, &mut script, now, sequence, &mut rng);
+    attempt.drain(&fleet, &mut ledger);
+    for _ in 0..MAX_STEPS {
+        if script.is_exhausted() {
+            break;
+        }
+        match RegistrarStep::read(&mut script) {
+            RegistrarStep::NewAttempt => {
+                sequence += 1;
+                attempt = Attempt::start(&fleet, &mut script, now, sequence, &mut rng);
+            }
+            RegistrarStep::Advance(seconds) => {
+                now += seconds;
+                attempt.timeouts(now);
+            }
+            step => {
+                let ctx = StepContext {
+                    fleet: &fleet,
+                    ledger: &ledger,
+                    now,
+                };
+                attempt.apply(step, &ctx, &mut registrar, &mut rng, &mut script);
+            }
+        }
+        attempt.drain(&fleet, &mut ledger);
+    }
+    RegistrationOutcome {
+        registrar: ledger.registered_by.len(),
+        device: ledger.device_registrations,
+    }
+}
+
+/// One thing the attacker or the host does.
+enum RegistrarStep {
+    Honest,
+    Mutated,
+    Forged,
+    Injected,
+    Replayed,
+    ToDevice,
+    InjectedToDevice,
+    Fetch,
+    Advance(u64),
+    NewAttempt,
+}
+
+impl RegistrarStep {
+    fn read(script: &mut Script<'_>) -> Self {
+        match script.choose(10) {
+            0 => Self::Honest,
+            1 => Self::Mutated,
+            2 => Self::Forged,
+            3 => Self::Injected,
+            4 => Self::Replayed,
+            5 => Self::ToDevice,
+            6 => Self::InjectedToDevice,
+            7 => Self::Fetch,
+            8 => Self::Advance(u64::from(script.byte())),
+            _ => Self::NewAttempt,
+        }
+    }
+}
+
+/// What a step may read besides the attempt.
+struct StepContext<'a> {
+    fleet: &'a Fleet,
+    ledger: &'a Ledger,
+    now: u64,
+}
+
+impl Attempt {
+    fn start(
+        fleet: &Fleet,
+        script: &mut Script<'_>,
+        now: u64,
+        sequence: u64,
+        rng: &mut CountingRng,
+    ) -> Self {
+        let modes = [
+            RegistrationMode::ChallengeResponse,
+            RegistrationMode::Time,
+            RegistrationMode::Sequence,
+        ];
+        let config = RegistrationConfig {
+            service: SERVICE.to_vec(),
+            mode: modes[script.choose(modes.len())],
+            sequence,
+            user: None,
+            response_timeout: 30,
+        };
+        let registration = |key: &DeviceSecretKey| {
+            Registration::new(config.clone(), fleet.key_id, key).expect("valid configuration")
+        };
+        let mut attempt = Self {
+            device: registration(&fleet.device_key),
+            forger: registration(&fleet.forged_key),
+            session: Session::new(),
+            to_registrar: VecDeque::new(),
+            forged: VecDeque::new(),
+            to_device: VecDeque::new(),
+            accepted: Vec::new(),
+            pending_fetch: None,
+            registrar_keys: None,
+        };
+        attempt
+            .device
+            .start(now, rng)
+            .expect("a new registration starts");
+        attempt
+            .forger
+            .start(now, rng)
+            .expect("a new registration starts");
+        attempt
+    }
+
+    fn timeouts(&mut self, now: u64) {
+        let _ = self.device.handle_timeout(now);
+        let _ = self.forger.handle_timeout(now);
+        let _ = self.session.handle_timeout(now);
+    }
+
+    fn apply(
+        &mut self,
+        step: RegistrarStep,
+        ctx: &StepContext<'_>,
+        registrar: &mut Registrar,
+        rng: &mut CountingRng,
+        script: &mut Script<'_>,
+    ) {
+        let to_registrar = match step {
+            RegistrarStep::Honest => self.to_registrar.pop_front(),
+            RegistrarStep::Mutated => self.to_registrar.front().cloned().map(|mut bytes| {
+                let at = script.choose(bytes.len());
+                bytes[at] ^= script.byte() | 1;
+                bytes
+            }),
+            RegistrarStep::Forged => self.forged.pop_front(),
+            RegistrarStep::Injected => Some(script.bytes().to_vec()),
+            RegistrarStep::Replayed if !ctx.ledger.honest.is_empty() => {
+                Some(ctx.ledger.honest[script.choose(ctx.ledger.honest.len())].clone())
+            }
+            RegistrarStep::ToDevice => {
+                if let Some(bytes) = self.to_device.pop_front() {
+                    let _ = self.device.handle_message(&bytes);
+                }
+                None
+            }
+            RegistrarStep::InjectedToDevice => {
+                let _ = self.device.handle_message(script.bytes());
+                None
+            }
+            RegistrarStep::Fetch => {
+                self.answer_fetch(ctx, registrar, rng, script);
+                None
+            }
+            _ => None,
+        };
+        if let Some(bytes) = to_registrar {
+            self.deliver(registrar, ctx.now, rng, bytes);
+        }
+    }
+
+    fn deliver(
+        &mut self,
+        registrar: &mut Registrar,
+        now: u64,
+        rng: &mut CountingRng,
+        bytes: Vec<u8>,
+    ) {
+        let failed_before = self.session.is_failed();
+        let result = self.session.handle_message(registrar, now, rng, &bytes);
+        if failed_before {
+            assert_eq!(
+                result,
+                Err(keyprov::Error::Failed),
+                "a failed session accepted input"
+            );
+        }
+        if result.is_ok() {
+            self.accepted.push(bytes);
+        }
+    }
+
+    fn answer_fetch(
+        &mut self,
+        ctx: &StepContext<'_>,
+        registrar: &mut Registrar,
+        rng: &mut CountingRng,
+        script: &mut Script<'_>,
+    ) {
+        let Some(handle) = self.pending_fetch.take() else {
+            return;
+        };
+        let not_after = ctx.now + 3600;
+        let fetched = |service_key| FetchedKey {
+            service_key,
+            not_after,
+            pin_key: None,
+        };
+        let key = match script.choose(4) {
+            0 | 1 => Ok(fetched(ctx.fleet.service_key.clone())),
+            2 => Ok(fetched(
+                ServiceKey::from_bytes(&[0x77; 32]).expect("32 bytes"),
+            )),
+            _ => Err(keyprov::Error::Revoked),
+        };
+        let _ = self
+            .session
+            .handle_key_result(registrar, ctx.now, rng, handle, key);
+    }
+
+    /// Moves every output to its queue and checks every event against the oracle.
+    fn drain(&mut self, fleet: &Fleet, ledger: &mut Ledger) {
+        while let Some(bytes) = self.device.poll_transmit() {
+            ledger.honest.push(bytes.clone());
+            self.to_registrar.push_back(bytes);
+        }
+        while let Some(bytes) = self.forger.poll_transmit() {
+            self.forged.push_back(bytes);
+        }
+        while let Some(bytes) = self.session.poll_transmit() {
+            check_message(&bytes);
+            self.to_device.push_back(bytes);
+        }
+        while let Some(event) = self.session.poll_event() {
+            self.registrar_event(event, fleet, ledger);
+        }
+        while let Some(event) = self.device.poll_event() {
+            if let DeviceEvent::Registered {
+                key_id,
+                session_keys,
+                ..
+            } = event
+            {
+                assert_eq!(key_id, fleet.key_id, "device registered another key id");
+                let registrar = self.registrar_keys.as_ref();
+                let registrar = registrar.expect("device registered before the registrar did");
+                assert!(
+                    same_session_keys(registrar, &session_keys),
+                    "session keys differ"
+                );
+                ledger.device_registrations += 1;
+            }
+        }
+    }
+
+    fn registrar_event(&mut self, event: RegistrarEvent, fleet: &Fleet, ledger: &mut Ledger) {
+        match event {
+            RegistrarEvent::FetchKey { handle, .. } => {
+                assert!(
+                    self.pending_fetch.is_none(),
+                    "two fetches outstanding in one session"
+                );
+                self.pending_fetch = Some(handle);
+            }
+            RegistrarEvent::Registered {
+                key_id,
+                session_keys,
+                ..
+            } => {
+                let forged = self.accepted.iter().find(|m| !ledger.honest.contains(m));
+                assert!(
+                    forged.is_none(),
+                    "registered on a message the device never sent"
+                );
+                assert_eq!(key_id, fleet.key_id, "registered another key id");
+                assert!(
+                    self.registrar_keys.is_none(),
+                    "one session registered twice"
+                );
+                let proof = self
+                    .accepted
+                    .last()
+                    .expect("registered without a message")
+                    .clone();
+                assert!(
+                    !ledger.registered_by.contains(&proof),
+                    "a proof registered twice"
+                );
+                ledger.registered_by.push(proof);
+                self.registrar_keys = Some(session_keys);
+            }
+            RegistrarEvent::Failed(_) => {}
+        }
+    }
+}
+
+fn same_session_keys(a: &SessionKeys, b: &SessionKeys) -> bool {
+    a.device_to_registrar == b.device_to_registrar && a.registrar_to_device == b.registrar_to_device
 }
