@@ -727,7 +727,7 @@ impl Attempt {
                 ledger.registered_by.push(proof);
                 self.registrar_keys = Some(session_keys);
             }
-            RegistrarEvent::Failed(_) => {}
+            _ => {}
         }
     }
 }
