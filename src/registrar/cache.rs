@@ -213,3 +213,107 @@ impl ReplayCache {
         Ok(())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn key(not_after: u64) -> CachedKey {
+        let service_key = ServiceKey::from_bytes(&[4; 32]).unwrap();
+        CachedKey {
+            mac_key: service_key.mac_key(),
+            service_key,
+            not_after,
+            sequence: None,
+        }
+    }
+
+    /// Fingerprints that all land in set 0 of a cache with `sets` sets.
+    fn same_set(count: usize, sets: usize) -> Vec<Fingerprint> {
+        (0u64..)
+            .map(|i| fingerprint(&i.to_be_bytes()))
+            .filter(|f| set_of(f, sets) == 0)
+            .take(count)
+            .collect()
+    }
+
+    #[test]
+    fn full_set_evicts_the_least_recently_used() {
+        let mut cache = KeyCache::new(2 * WAYS);
+        let prints = same_set(WAYS + 1, 2);
+        for print in &prints[..WAYS] {
+            cache.insert(*print, key(100));
+        }
+        assert!(
+            cache.get(&prints[0], 1).is_some(),
+            "touch the oldest so it is kept"
+        );
+        cache.insert(prints[WAYS], key(100));
+        assert!(cache.get(&prints[0], 1).is_some());
+        assert!(
+            cache.get(&prints[1], 1).is_none(),
+            "the least recently used went"
+        );
+        assert!(cache.get(&prints[WAYS], 1).is_some());
+    }
+
+    #[test]
+    fn expired_keys_are_not_served_and_sequence_survives_a_refetch() {
+        let mut cache = KeyCache::new(WAYS);
+        let print = fingerprint(b"key id");
+        cache.insert(
+            print,
+            CachedKey {
+                sequence: Some(7),
+                ..key(10)
+            },
+        );
+        assert!(cache.get(&print, 11).is_none());
+        cache.insert(
+            print,
+            CachedKey {
+                sequence: Some(3),
+                ..key(20)
+            },
+        );
+        cache.insert(print, key(30));
+        assert_eq!(cache.get(&print, 11).unwrap().sequence, Some(3));
+        cache.remove(&print);
+        assert!(cache.get(&print, 11).is_none());
+    }
+
+    #[test]
+    fn replay_cache_refuses_repeats_and_everything_it_had_to_forget() {
+        let mut replays = ReplayCache::new(WAYS);
+        let tags: Vec<[u8; 16]> = (0u8..=WAYS as u8).map(|i| [i; 16]).collect();
+        for (time, tag) in (100..).zip(&tags[..WAYS]) {
+            replays.check_and_insert(*tag, time, 0).unwrap();
+        }
+        assert_eq!(
+            replays.check_and_insert(tags[3], 103, 0),
+            Err(Refused::Replay)
+        );
+        // The set is full: the oldest entry (time 100) is dropped and the floor rises to it.
+        replays.check_and_insert(tags[WAYS], 150, 0).unwrap();
+        assert_eq!(
+            replays.check_and_insert(tags[0], 100, 0),
+            Err(Refused::Stale)
+        );
+        assert_eq!(
+            replays.check_and_insert([0xee; 16], 99, 0),
+            Err(Refused::Stale)
+        );
+        assert_eq!(
+            replays.check_and_insert(tags[WAYS], 150, 0),
+            Err(Refused::Replay)
+        );
+        // Entries older than the window's start are reused without raising the floor.
+        replays.check_and_insert([0xdd; 16], 160, 140).unwrap();
+        replays.check_and_insert([0xcc; 16], 101, 140).unwrap();
+    }
+
+    #[test]
+    fn a_slot_stays_within_its_budget() {
+        assert!(core::mem::size_of::<Option<KeySlot>>() <= 256);
+    }
+}
