@@ -25,6 +25,12 @@ if ! diff -u include/keyprov.h "$work/keyprov.h"; then
     exit 1
 fi
 python3 bindings/c/header_tool.py docs include/keyprov.h
+# The check itself must catch a missing doc comment: strip one and expect a failure.
+sed '0,/^\/\*\*$/s//\/* plain comment/' include/keyprov.h >"$work/undocumented.h"
+if python3 bindings/c/header_tool.py docs "$work/undocumented.h" 2>/dev/null; then
+    echo "header_tool.py docs accepted a header with an undocumented item" >&2
+    exit 1
+fi
 python3 bindings/c/header_tool.py version include/keyprov.h Cargo.toml
 
 echo "--- library and pkg-config"

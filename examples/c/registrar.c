@@ -86,7 +86,10 @@ int registrar_session_pump(registrar_host *host, keyprov_registrar_session *sess
             memcpy(host->send_key, event.send_key, sizeof host->send_key);
             memcpy(host->receive_key, event.receive_key, sizeof host->receive_key);
             host->registered = 1;
+        } else if (event.kind == KEYPROV_REGISTRAR_EVENT_PIN_REJECTED) {
+            /* A real registrar counts this guess towards the user's lockout. */
         } else {
+            EXPECT(event.kind == KEYPROV_REGISTRAR_EVENT_FAILED);
             host->failure = event.error;
         }
         keyprov_secure_zero(&event, sizeof event);

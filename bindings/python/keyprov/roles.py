@@ -16,7 +16,7 @@ DEVICE_EVENTS = {1: "store_credentials", 2: "close_session", 3: "provisioned",
                  4: "registered", 5: "failed"}
 AGENT_EVENTS = {1: "lookup_user", 2: "pin_rejected", 3: "pin_accepted", 4: "reserve_counter",
                 5: "issued", 6: "check_key", 7: "failed"}
-REGISTRAR_EVENTS = {1: "fetch_key", 2: "registered", 3: "failed"}
+REGISTRAR_EVENTS = {1: "fetch_key", 2: "registered", 3: "failed", 4: "pin_rejected"}
 RESERVATIONS = {1: "device", 2: "anonymous", 3: "proposed"}
 MODES = {"challenge": 1, "time": 2, "sequence": 3}
 KEY_STATUS = {"current": 1, "superseded": 2, "revoked": 3, "unknown": 4}
