@@ -118,18 +118,23 @@ impl<'a> Reader<'a> {
                 version,
             });
         }
-        let form = self.byte("key id form")?;
-        let epoch = u16::from_be_bytes(self.array("key id epoch")?);
-        let agent = AgentId::from_bytes(self.prefixed("agent identifier", AgentId::MAX_LEN)?)?;
-        let body = match form {
-            FORM_STRUCTURED => self.structured()?,
-            FORM_UNSTRUCTURED => self.unstructured()?,
+        // The form is checked where it is read, so that it is the first failure in field order.
+        let structured = match self.byte("key id form")? {
+            FORM_STRUCTURED => true,
+            FORM_UNSTRUCTURED => false,
             value => {
                 return Err(Error::UnknownType {
                     what: "key id form",
                     value,
                 });
             }
+        };
+        let epoch = u16::from_be_bytes(self.array("key id epoch")?);
+        let agent = AgentId::from_bytes(self.prefixed("agent identifier", AgentId::MAX_LEN)?)?;
+        let body = if structured {
+            self.structured()?
+        } else {
+            self.unstructured()?
         };
         Ok(KeyId { epoch, agent, body })
     }

@@ -232,6 +232,8 @@ def decode(data):
     if version != VERSION:
         raise Refused(UNSUPPORTED_VERSION, "version")
     form = reader.take(1)[0]
+    if form not in (FORM_STRUCTURED, FORM_UNSTRUCTURED):
+        raise Refused(UNKNOWN_TYPE, "form")
     epoch = int.from_bytes(reader.take(2), "big")
     agent = reader.prefixed(32)
     agent_bytes(agent.decode("latin-1"))
@@ -244,7 +246,7 @@ def decode(data):
         value = check_device_value(kind, reader.prefixed(DEVICE_TYPES[kind][2]))
         fields["device"] = show_device(kind, value)
         fields["counter"] = int.from_bytes(reader.take(4), "big")
-    elif form == FORM_UNSTRUCTURED:
+    else:
         code = reader.take(1)[0]
         names = {code: name for name, code in SOURCES.items()}
         if code not in names:
@@ -252,8 +254,6 @@ def decode(data):
         value = reader.prefixed(32)
         check_length(value, 1, 32)
         fields["unstructured"] = {"source": names[code], "value": value.hex()}
-    else:
-        raise Refused(UNKNOWN_TYPE, "form")
     if reader.at != len(data):
         raise Refused(TRAILING, "trailing bytes")
     return fields
