@@ -335,10 +335,70 @@ fn registration_seeds_reach_the_oracle() {
     }
 }
 
+fn digest_seeds() -> Vec<(&'static str, String, Vec<u8>)> {
+    let seeds: [(&str, &str); 8] = [
+        (
+            "digest_challenge",
+            r#"Digest realm="sip.example.com", nonce="ab12cd34", algorithm=SHA-256, qop="auth,auth-int", opaque="5ccc""#,
+        ),
+        (
+            "digest_challenge",
+            r#"Digest realm="biloxi.com", nonce="dcd98b7102dd2f0e8b11d0f600bfb0c093", stale=TRUE, userhash=true, charset=UTF-8"#,
+        ),
+        (
+            "digest_challenges",
+            "Basic realm=\"x\"\nDigest realm=\"a\", nonce=\"n1\", algorithm=SHA-512-256, qop=\"auth\", Digest realm=\"a\", nonce=\"n1\", algorithm=MD5",
+        ),
+        (
+            "digest_credentials",
+            r#"Digest username="kp1AQEAAQdhZ2VudC0x", realm="sip.example.com", nonce="ab12cd34", uri="sip:sip.example.com", response="6629fae49393a05397450978507c4ef1", algorithm=SHA-256, cnonce="0a4f113b", qop=auth, nc=00000001, opaque="5ccc""#,
+        ),
+        (
+            "digest_credentials",
+            r#"Digest username*=UTF-8''J%C3%A4s%C3%B8n%20Doe, realm="api.example.org", uri="/doe.json", algorithm=SHA-512-256, nonce="5TsQWLVdgBdmrQ0XsxbDODV+57QdFR34I9HAbC/RVvkK", nc=00000001, cnonce="NTg6RKcb9boFIAS3KrFK9BGeh+iDa/sm6jUMp2wds69v", qop=auth, response="ae66e67d6b427bd3f120414a82e4acff38e8ecd9101d6c861229025f607a79dd""#,
+        ),
+        (
+            "digest_credentials",
+            r#"Digest username="Mufasa", realm="testrealm@host.com", nonce="dcd98b7102dd2f0e8b11d0f600bfb0c093", uri="/dir/index.html", response="1949323746fe6a43ef61f9606e7febea""#,
+        ),
+        (
+            "digest_authentication_info",
+            r#"rspauth="d4a1f3", cnonce="0a4f113b", nc=00000001, qop=auth, nextnonce="n2""#,
+        ),
+        (
+            "digest_authentication_info",
+            r#"nextnonce="47364c23432d2e131a5fb210812c""#,
+        ),
+    ];
+    seeds
+        .into_iter()
+        .enumerate()
+        .map(|(i, (target, text))| (target, format!("seed-{i}"), text.as_bytes().to_vec()))
+        .collect()
+}
+
+#[test]
+fn digest_seeds_are_accepted_headers() {
+    use keyprov::digest::{AuthenticationInfo, Challenge, Credentials};
+    for (target, _, bytes) in digest_seeds() {
+        let text = std::str::from_utf8(&bytes).unwrap();
+        let accepted = match target {
+            "digest_challenge" => Challenge::parse(text).is_ok(),
+            "digest_challenges" => {
+                Challenge::parse_all(text.split('\n')).is_ok_and(|c| c.len() == 2)
+            }
+            "digest_credentials" => Credentials::parse(text).is_ok(),
+            _ => AuthenticationInfo::parse(text).is_ok(),
+        };
+        assert!(accepted, "{target} seed refused: {text}");
+    }
+}
+
 /// Every seed: target, file name, bytes.
 fn seeds() -> Vec<(&'static str, String, Vec<u8>)> {
     let mut out = key_id_seeds();
     out.extend(wire_seeds());
     out.extend(role_seeds());
+    out.extend(digest_seeds());
     out
 }

@@ -12,6 +12,8 @@ use std::str::FromStr;
 
 use keyprov::Handle;
 use keyprov::device::{Event as DeviceEvent, Registration, RegistrationConfig, RegistrationMode};
+use keyprov::digest::header::header_text;
+use keyprov::digest::{AuthenticationInfo, Challenge, Credentials};
 use keyprov::keyid::{AgentId, DeviceId, DeviceIdType, KeyId, UnstructuredValue, ValueSource};
 use keyprov::keys::{MasterKeySchedule, SessionKeys};
 use keyprov::registrar::{
@@ -43,6 +45,10 @@ pub const TARGETS: &[(&str, Check)] = &[
     ("wire_key_response", wire_key_response),
     ("wire_key_refusal", wire_key_refusal),
     ("wire_refusal", wire_refusal),
+    ("digest_challenge", digest_challenge),
+    ("digest_challenges", digest_challenges),
+    ("digest_credentials", digest_credentials),
+    ("digest_authentication_info", digest_authentication_info),
     ("role_registrar", role_registrar),
 ];
 
@@ -313,6 +319,61 @@ wire_targets! {
     wire_key_response => KeyResponse,
     wire_key_refusal => KeyRefusal,
     wire_refusal => Refusal,
+}
+
+// ---- SIP Digest headers ----
+
+/// Parsed header values are written back in one canonical form: the written text parses to
+/// the same value and is written back unchanged.
+macro_rules! digest_round_trip {
+    ($name:ident, $kind:ty, $what:literal) => {
+        #[doc = concat!("One ", $what, " header value: bounded allocation, canonical writing.")]
+        pub fn $name(data: &[u8]) {
+            let Ok(text) = header_text(data) else { return };
+            let parsed = within_bound($what, data.len(), || <$kind>::parse(text));
+            let Ok(value) = parsed else { return };
+            check_header_round_trip(&value, <$kind>::parse, <$kind>::to_header_value);
+        }
+    };
+}
+
+digest_round_trip!(digest_challenge, Challenge, "www-authenticate");
+digest_round_trip!(digest_credentials, Credentials, "authorization");
+digest_round_trip!(
+    digest_authentication_info,
+    AuthenticationInfo,
+    "authentication-info"
+);
+
+fn check_header_round_trip<T: PartialEq + core::fmt::Debug>(
+    value: &T,
+    parse: fn(&str) -> Result<T, keyprov::Error>,
+    write: fn(&T) -> Result<String, keyprov::Error>,
+) {
+    let Ok(written) = write(value) else { return };
+    let again = parse(&written).unwrap_or_else(|e| panic!("written {written:?} fails: {e}"));
+    assert_eq!(
+        &again, value,
+        "written header parses to another value: {written:?}"
+    );
+    let rewritten = write(&again).expect("a value written once is written again");
+    assert_eq!(rewritten, written, "header writing is not a fixed point");
+}
+
+/// Several WWW-Authenticate values (split at newlines), Digest challenges among others.
+pub fn digest_challenges(data: &[u8]) {
+    let Ok(text) = header_text(data) else { return };
+    let parsed = within_bound("www-authenticate list", data.len(), || {
+        Challenge::parse_all(text.split('\n'))
+    });
+    let Ok(challenges) = parsed else { return };
+    assert!(
+        challenges.len() <= keyprov::digest::MAX_CHALLENGES,
+        "too many challenges read"
+    );
+    for challenge in &challenges {
+        check_header_round_trip(challenge, Challenge::parse, Challenge::to_header_value);
+    }
 }
 
 // ---- roles ----
