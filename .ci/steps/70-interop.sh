@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Interoperability with SIP software keyprov did not write: SIPp, linphone and stock Kamailio,
-# all on loopback. Installs the Debian packages it needs when they are missing.
+# against each other and against keyprov's example services, all on loopback. Installs the
+# Debian packages it needs when they are missing.
 set -euo pipefail
 export DEBIAN_FRONTEND=noninteractive
 
@@ -17,5 +18,8 @@ fi
 { kamailio -v || true; } | head -n 1
 { sipp -v || true; } | grep -m 1 SIPp
 { linphonec --version || true; } 2>&1 | head -n 1
+
+# The agent, registrar and phone examples the keyprov scripts run.
+cargo build --quiet -p keyprov-services --bins
 
 bash tests/interop/run-all.sh

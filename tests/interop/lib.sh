@@ -359,3 +359,70 @@ kp_linphone_register_suite() {
     kp_check "${label}: linphone with a wrong password is refused" \
         kp_linphone_state_is refused
 }
+
+# ---------------------------------------------------------------- keyprov example services
+
+# Where the example services' binaries (agent, registrar, phone) are: KP_BIN_DIR, or the debug
+# folder of CARGO_TARGET_DIR, or of target/ in the repository.
+kp_bin() {
+    local repo
+    repo=$(cd "${KP_INTEROP_DIR}/../.." && pwd)
+    echo "${KP_BIN_DIR:-${CARGO_TARGET_DIR:-${repo}/target}/debug}/$1"
+}
+
+# Starts the keyprov agent example with a new seed, a demonstration PKI for KP_REALM and the
+# phones of tests/interop/inventory.csv. Sets KP_AGENT_DEVICE_PORT, KP_AGENT_REGISTRAR_PORT,
+# KP_PKI (folder), KP_SEED and KP_AGENT_DB.
+kp_agent_start() {
+    KP_PKI="${KP_SCRATCH}/pki"
+    KP_SEED="${KP_SCRATCH}/master.seed"
+    KP_AGENT_DB="${KP_SCRATCH}/agent.sqlite"
+    KP_AGENT_DEVICE_PORT=$(kp_free_port)
+    KP_AGENT_REGISTRAR_PORT=$(kp_free_port)
+    "$(kp_bin agent)" new-seed "${KP_SEED}"
+    timeout 600 "$(kp_bin agent)" serve --seed "${KP_SEED}" --database "${KP_AGENT_DB}" \
+        --inventory "${KP_INTEROP_DIR}/inventory.csv" \
+        --device-listen "127.0.0.1:${KP_AGENT_DEVICE_PORT}" \
+        --registrar-listen "127.0.0.1:${KP_AGENT_REGISTRAR_PORT}" \
+        --generate-demo-pki "${KP_PKI}" --demo-realm "${KP_REALM}" \
+        >"${KP_SCRATCH}/agent.log" 2>&1 &
+    kp_track $!
+    kp_wait_tcp "${KP_AGENT_DEVICE_PORT}" 30 && kp_wait_tcp "${KP_AGENT_REGISTRAR_PORT}" 5
+}
+
+# Starts the keyprov registrar example for KP_REALM on 127.0.0.1:PORT (UDP and TCP), logging to
+# LOG; further arguments go to the registrar (e.g. --allow-md5). Sets KP_REGISTRAR_PID.
+kp_registrar_start() {
+    local port=$1 log=$2
+    shift 2
+    timeout 600 "$(kp_bin registrar)" --listen "127.0.0.1:${port}" --realm "${KP_REALM}" \
+        --agent "127.0.0.1:${KP_AGENT_REGISTRAR_PORT}" --ca "${KP_PKI}/ca.pem" \
+        --cert "${KP_PKI}/registrar-${KP_REALM}.pem" --key "${KP_PKI}/registrar-${KP_REALM}.key" \
+        --log info "$@" >"${log}" 2>&1 &
+    KP_REGISTRAR_PID=$!
+    kp_track "${KP_REGISTRAR_PID}"
+    kp_wait_tcp "${port}" 30
+}
+
+# Runs the keyprov phone example once: provisions SERIAL from the agent when CREDS.cred (CREDS
+# defaults to LABEL) holds no valid key, then registers with the registrar at 127.0.0.1:PORT
+# over UDP: kp_phone_once LABEL SERIAL PORT [CREDS]. Output in LABEL.log; the status is the
+# phone's.
+kp_phone_once() {
+    local label=$1 serial=$2 port=$3 creds=${4:-$1}
+    timeout 60 "$(kp_bin phone)" --agent "127.0.0.1:${KP_AGENT_DEVICE_PORT}" \
+        --ca "${KP_PKI}/ca.pem" --agent-cert "${KP_PKI}/agent.pem" --serial "${serial}" \
+        --credentials "${KP_SCRATCH}/${creds}.cred" --registrar "127.0.0.1:${port}" \
+        --realm "${KP_REALM}" --once --log info >"${KP_SCRATCH}/${label}.log" 2>&1
+}
+
+# "KEY_ID PASSWORD" of the phone LABEL for KP_REALM, derived by the independent Python key
+# schedule from the phone's credentials file.
+kp_sip_credentials() {
+    python3 "${KP_INTEROP_DIR}/sip_password.py" "${KP_SCRATCH}/$1.cred" "${KP_REALM}"
+}
+
+# True when FILE exists and holds a line matching PATTERN.
+kp_file_has() {
+    [[ -f $1 ]] && grep -Eq -- "$2" "$1"
+}
