@@ -120,8 +120,14 @@ pub async fn run(
         note: format!("TLS 1.3 sessions to the agent, {with_pin} with a PIN proof"),
         ..provision
     };
-    let (_, register) = phase("register", phones, options, |mut phone| async move {
+    let (phones, register) = phase("register", phones, options, |mut phone| async move {
         let result = phone.register().await;
+        (phone, result.map(|_| ()))
+    })
+    .await;
+    let native_addr = lab.native_addr();
+    let (_, native) = phase("native", phones, options, move |mut phone| async move {
+        let result = phone.register_native(native_addr).await;
         (phone, result.map(|_| ()))
     })
     .await;
@@ -135,13 +141,17 @@ pub async fn run(
         ),
         ..register
     };
+    let native = PhaseReport {
+        note: "keyprov challenge-response registration over UDP, mutual proofs".into(),
+        ..native
+    };
     let registered = registrar.registered();
-    let failed = provision.failed + register.failed;
+    let failed = provision.failed + register.failed + native.failed;
     Ok(Summary {
         provisioned: provision.ok,
         registered,
         failed,
-        phases: vec![setup, provision, register],
+        phases: vec![setup, provision, register, native],
     })
 }
 

@@ -63,6 +63,7 @@ pub struct Lab {
     device_addr: SocketAddr,
     registrar_facing: SocketAddr,
     sip_addr: SocketAddr,
+    native_addr: SocketAddr,
     phone_tls: Arc<ClientConfig>,
     agent_anchor: [u8; 32],
 }
@@ -94,6 +95,7 @@ impl Lab {
             device_addr: any,
             registrar_facing: any,
             sip_addr: any,
+            native_addr: any,
             phone_tls,
             agent_anchor,
         };
@@ -132,11 +134,13 @@ impl Lab {
         let mut config =
             RegistrarConfig::new(REALM, self.registrar_facing, self.pki.ca.clone(), identity);
         config.sip_listen = self.sip_addr;
+        config.native_listen = Some(self.native_addr);
         config.allow_md5 = self.options.allow_md5;
         config.key_cache_seconds = self.options.key_cache_seconds;
         config.min_expires = self.options.min_expires;
         let registrar = registrar::start(config).await?;
         self.sip_addr = registrar.sip_addr;
+        self.native_addr = registrar.native_addr.unwrap_or(self.native_addr);
         self.registrar = Some(registrar);
         Ok(())
     }
@@ -158,6 +162,11 @@ impl Lab {
     /// The registrar's SIP address.
     pub fn sip_addr(&self) -> SocketAddr {
         self.sip_addr
+    }
+
+    /// The registrar's native registration address (UDP).
+    pub fn native_addr(&self) -> SocketAddr {
+        self.native_addr
     }
 
     /// The agent's database (read it only while the agent is stopped, or for counts).

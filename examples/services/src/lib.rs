@@ -12,6 +12,7 @@ pub mod export;
 pub mod framing;
 pub mod inventory;
 pub mod lab;
+pub mod native;
 pub mod phone;
 pub mod random;
 pub mod registrar;

@@ -12,7 +12,8 @@ use anyhow::{Context, Result, anyhow, bail};
 use ezk_sip_types::Name;
 use keyprov::Error as KpError;
 use keyprov::device::{
-    self, AgentSession, Credentials, Provisioning, ProvisioningConfig, Subject, UserPin,
+    self, AgentSession, Credentials, Provisioning, ProvisioningConfig, Registration,
+    RegistrationConfig, RegistrationMode, Subject, UserPin,
 };
 use keyprov::digest::{self, ClientCredential, ClientPolicy, ServerProof};
 use keyprov::keyid::{DeviceId, KeyId};
@@ -289,6 +290,44 @@ impl Phone {
             }
         }
         bail!("registration did not complete after 4 requests")
+    }
+
+    /// Registers with keyprov's native registration (challenge and response over UDP) at
+    /// `registrar`; returns the last second of the registration. The registrar proves it
+    /// knows the key too, or this fails.
+    pub async fn register_native(&mut self, registrar: SocketAddr) -> Result<u64> {
+        let credentials = self.credentials.as_ref().context("phone not provisioned")?;
+        let config = RegistrationConfig {
+            service: self.config.realm.as_bytes().to_vec(),
+            mode: RegistrationMode::ChallengeResponse,
+            sequence: 0,
+            user: None,
+            response_timeout: 5,
+        };
+        let mut machine = Registration::new(config, credentials.key_id, &credentials.secret_key)?;
+        let socket = UdpSocket::bind((self.config.address, 0)).await?;
+        socket.connect(registrar).await?;
+        machine.start(crate::now(), &mut OsRng)?;
+        let mut buf = vec![0u8; 2048];
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
+        loop {
+            while let Some(bytes) = machine.poll_transmit() {
+                socket.send(&bytes).await?;
+            }
+            while let Some(event) = machine.poll_event() {
+                match event {
+                    device::Event::Registered { not_after, .. } => return Ok(not_after),
+                    device::Event::Failed(e) => return Err(conv::peer_error(e).into()),
+                    _ => {}
+                }
+            }
+            let len = tokio::time::timeout_at(deadline, socket.recv(&mut buf))
+                .await
+                .context("registrar did not answer the native registration")??;
+            if let Err(e) = machine.handle_message(&buf[..len]) {
+                debug!(error = %e, "native registration message refused");
+            }
+        }
     }
 
     /// Registers, provisioning first when there is no valid key, and once more when the

@@ -34,6 +34,7 @@ use tracing::{debug, info, warn};
 use crate::bindings::Bindings;
 use crate::conversation as conv;
 use crate::framing::{read_frame, write_frame};
+use crate::native::Native;
 use crate::random::OsRng;
 use crate::sip::{self, MAX_MESSAGE, Message};
 use crate::tls::{self, Identity};
@@ -46,6 +47,8 @@ pub const FETCH_TIMEOUT: Duration = Duration::from_secs(5);
 pub struct RegistrarConfig {
     /// Where SIP is served, on UDP and TCP alike.
     pub sip_listen: SocketAddr,
+    /// Where keyprov's native registration is served (UDP), if at all.
+    pub native_listen: Option<SocketAddr>,
     /// The realm: the service name in the registrar's certificate.
     pub realm: String,
     /// The agent's registrar-facing address.
@@ -69,6 +72,7 @@ impl RegistrarConfig {
     pub fn new(realm: &str, agent: SocketAddr, ca: PathBuf, identity: Identity) -> Self {
         Self {
             sip_listen: SocketAddr::from(([127, 0, 0, 1], 0)),
+            native_listen: None,
             realm: realm.into(),
             agent,
             ca,
@@ -85,7 +89,10 @@ impl RegistrarConfig {
 pub struct RunningRegistrar {
     /// The bound SIP address (UDP and TCP).
     pub sip_addr: SocketAddr,
+    /// The bound native registration address (UDP), if served.
+    pub native_addr: Option<SocketAddr>,
     state: Arc<State>,
+    native: Arc<Native>,
     tasks: JoinSet<()>,
 }
 
@@ -105,6 +112,11 @@ impl RunningRegistrar {
             .unwrap_or(0)
     }
 
+    /// How many devices are registered through keyprov's native registration.
+    pub fn native_registered(&self) -> usize {
+        self.native.registered(crate::now())
+    }
+
     /// How many keys were fetched from the agent since start.
     pub fn keys_fetched(&self) -> u64 {
         self.state.fetches.load(Ordering::Relaxed)
@@ -116,7 +128,7 @@ struct State {
     digest: Mutex<digest::Registrar>,
     keys: Mutex<HashMap<String, CachedKey>>,
     bindings: Mutex<Bindings>,
-    agent: AgentClient,
+    agent: Arc<AgentClient>,
     to_tag: String,
     fetches: AtomicU64,
 }
@@ -139,11 +151,21 @@ pub async fn start(config: RegistrarConfig) -> Result<RunningRegistrar> {
     let sip_addr = udp.local_addr()?;
     let tcp = TcpListener::bind(sip_addr).await?;
     info!(%sip_addr, realm = %config.realm, "registrar listening on udp and tcp");
+    let agent = Arc::new(AgentClient::new(
+        config.agent,
+        TlsConnector::from(client_tls),
+    ));
+    let native = Arc::new(Native::new(&config.realm, agent.clone()));
+    let native_socket = match config.native_listen {
+        Some(addr) => Some(Arc::new(UdpSocket::bind(addr).await?)),
+        None => None,
+    };
+    let native_addr = native_socket.as_ref().map(|s| s.local_addr()).transpose()?;
     let state = Arc::new(State {
         digest: Mutex::new(digest::Registrar::new(policy, secret)?),
         keys: Mutex::new(HashMap::new()),
         bindings: Mutex::new(Bindings::default()),
-        agent: AgentClient::new(config.agent, TlsConnector::from(client_tls)),
+        agent: agent.clone(),
         to_tag: sip::token(""),
         fetches: AtomicU64::new(0),
         config,
@@ -151,9 +173,15 @@ pub async fn start(config: RegistrarConfig) -> Result<RunningRegistrar> {
     let mut tasks = JoinSet::new();
     tasks.spawn(serve_udp(Arc::new(udp), state.clone()));
     tasks.spawn(serve_tcp(tcp, state.clone()));
+    if let Some(socket) = native_socket {
+        info!(native_addr = %socket.local_addr()?, "native keyprov registration on udp");
+        tasks.spawn(native.clone().serve(socket));
+    }
     Ok(RunningRegistrar {
         sip_addr,
+        native_addr,
         state,
+        native,
         tasks,
     })
 }
@@ -504,7 +532,7 @@ fn sanitize(text: &str) -> String {
 
 /// One mutually authenticated TLS connection to the agent, with keyprov's key client on it,
 /// reopened when it breaks.
-struct AgentClient {
+pub(crate) struct AgentClient {
     addr: SocketAddr,
     connector: TlsConnector,
     connection: tokio::sync::Mutex<Option<(TlsStream<TcpStream>, KeyClient)>>,
@@ -521,7 +549,11 @@ impl AgentClient {
 
     /// Fetches the per-service key of `key_id`; a refusal comes back as the keyprov error its
     /// outcome stands for. A broken connection is reopened once.
-    async fn fetch(&self, key_id: &KeyId, service: &str) -> Result<Result<FetchedKey, KpError>> {
+    pub(crate) async fn fetch(
+        &self,
+        key_id: &KeyId,
+        service: &str,
+    ) -> Result<Result<FetchedKey, KpError>> {
         let mut connection = self.connection.lock().await;
         let mut last_error = None;
         for _ in 0..2 {

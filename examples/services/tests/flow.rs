@@ -76,3 +76,40 @@ async fn exported_ha1_matches_what_the_phone_derives() {
     let table = keyprov_services::export::subscriber_table(REALM, &rows);
     assert!(table.ends_with(&format!("1:{key_id}:{REALM}:{expected}\n")));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn native_registration_on_its_own_port() {
+    let dir = tempfile::tempdir().unwrap();
+    let phones = inventory::parse(&inventory::synthetic(3)).unwrap();
+    let lab = Lab::start(dir.path(), &phones, LabOptions::default())
+        .await
+        .unwrap();
+    for entry in &phones {
+        let mut phone =
+            Phone::with_tls(lab.phone_config(entry, Transport::Udp), lab.phone_tls()).unwrap();
+        phone.provision().await.unwrap();
+        let not_after = phone.register_native(lab.native_addr()).await.unwrap();
+        assert!(not_after > keyprov_services::now());
+    }
+    let registrar = lab.registrar.as_ref().unwrap();
+    assert_eq!(registrar.native_registered(), 3);
+    assert_eq!(registrar.registered(), 0, "no sip binding was made");
+
+    // A phone whose secret key is wrong is refused: the proof does not verify.
+    let mut stranger = lab.phone_config(&phones[0], Transport::Udp);
+    stranger.credentials = dir.path().join("stranger.cred");
+    let mut phone = Phone::with_tls(stranger.clone(), lab.phone_tls()).unwrap();
+    phone.provision().await.unwrap();
+    let mut text = std::fs::read_to_string(&stranger.credentials).unwrap();
+    let secret_at = text.find("secret=").unwrap() + "secret=".len();
+    let flipped = if &text[secret_at..secret_at + 2] == "00" {
+        "ff"
+    } else {
+        "00"
+    };
+    text.replace_range(secret_at..secret_at + 2, flipped);
+    std::fs::remove_file(&stranger.credentials).unwrap();
+    keyprov_services::tls::write_private(&stranger.credentials, text.as_bytes()).unwrap();
+    let mut forged = Phone::with_tls(stranger, lab.phone_tls()).unwrap();
+    assert!(forged.register_native(lab.native_addr()).await.is_err());
+}

@@ -50,6 +50,10 @@ struct Cli {
     /// SIP transport.
     #[arg(long, value_enum, default_value = "udp")]
     transport: Wire,
+    /// Register with keyprov's native registration at this address instead of SIP (needs
+    /// --once).
+    #[arg(long, requires = "once")]
+    native: Option<SocketAddr>,
     /// Binding lifetime asked for, in seconds.
     #[arg(long, default_value_t = 600)]
     expires: u32,
@@ -113,6 +117,17 @@ async fn main() -> Result<()> {
         attempts: 10,
     };
     let mut phone = Phone::new(config)?;
+    if let Some(native) = cli.native {
+        if !phone.has_valid_key(keyprov_services::now()) {
+            phone.provision().await?;
+        }
+        let not_after = phone.register_native(loopback(native)?).await?;
+        println!(
+            "registered {} natively until {not_after}",
+            phone.key_id().unwrap_or_default()
+        );
+        return Ok(());
+    }
     if cli.once {
         let registered = phone.ensure_registered().await?;
         let key_id = phone.key_id().unwrap_or_default();

@@ -17,6 +17,9 @@ struct Cli {
     /// Where SIP is served (UDP and TCP).
     #[arg(long, default_value = "127.0.0.1:5060")]
     listen: SocketAddr,
+    /// Where keyprov's native registration is served (UDP); not served when absent.
+    #[arg(long)]
+    native_listen: Option<SocketAddr>,
     /// The realm; the registrar's client certificate must name it.
     #[arg(long, default_value = "sip.example.test")]
     realm: String,
@@ -59,12 +62,16 @@ async fn main() -> Result<()> {
     };
     let mut config = RegistrarConfig::new(&cli.realm, loopback(cli.agent)?, cli.ca, identity);
     config.sip_listen = loopback(cli.listen)?;
+    config.native_listen = cli.native_listen.map(loopback).transpose()?;
     config.allow_md5 = cli.allow_md5;
     config.key_cache_seconds = cli.key_cache_seconds;
     config.min_expires = cli.min_expires;
     config.max_expires = cli.max_expires;
     let running = registrar::start(config).await?;
     println!("registrar: sip on udp and tcp {}", running.sip_addr);
+    if let Some(native) = running.native_addr {
+        println!("registrar: native keyprov registration on udp {native}");
+    }
     std::future::pending::<()>().await;
     Ok(())
 }

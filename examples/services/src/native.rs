@@ -1,0 +1,168 @@
+//! keyprov's native registration on its own UDP port: the registrar side of
+//! `keyprov::registrar::Session`, one per device address, with keys fetched from the agent.
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
+
+use keyprov::Error as KpError;
+use keyprov::registrar::{Event, Registrar, RegistrarConfig, Session};
+use tokio::net::UdpSocket;
+use tracing::{debug, info};
+
+use crate::random::OsRng;
+use crate::registrar::AgentClient;
+
+/// Largest native registration datagram read.
+pub const MAX_DATAGRAM: usize = keyprov::wire::MAX_MESSAGE_LEN;
+/// Sessions in progress at once; beyond that, the oldest are dropped.
+pub const MAX_SESSIONS: usize = 4096;
+
+/// A device registered natively.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct NativeBinding {
+    /// Where the device registered from.
+    pub address: SocketAddr,
+    /// Last second of the registration.
+    pub not_after: u64,
+}
+
+/// The state of the native registration service.
+pub struct Native {
+    registrar: Mutex<Registrar>,
+    sessions: Mutex<HashMap<SocketAddr, Session>>,
+    bindings: Mutex<HashMap<String, NativeBinding>>,
+    agent: Arc<AgentClient>,
+    service: String,
+}
+
+impl Native {
+    /// A service for `service` (the realm), fetching keys through `agent`.
+    pub(crate) fn new(service: &str, agent: Arc<AgentClient>) -> Self {
+        let config = RegistrarConfig {
+            service: service.as_bytes().to_vec(),
+            challenge_lifetime: 30,
+            clock_window: 30,
+            registration_lifetime: 3600,
+            key_cache_capacity: 4096,
+            replay_cache_capacity: 4096,
+        };
+        Self {
+            registrar: Mutex::new(Registrar::new(config)),
+            sessions: Mutex::new(HashMap::new()),
+            bindings: Mutex::new(HashMap::new()),
+            agent,
+            service: service.into(),
+        }
+    }
+
+    /// How many devices are registered natively now.
+    pub fn registered(&self, now: u64) -> usize {
+        lock(&self.bindings)
+            .values()
+            .filter(|b| b.not_after >= now)
+            .count()
+    }
+
+    /// Serves datagrams on `socket` until the task is stopped.
+    pub async fn serve(self: Arc<Self>, socket: Arc<UdpSocket>) {
+        let mut buf = vec![0u8; 65_535];
+        loop {
+            let Ok((len, peer)) = socket.recv_from(&mut buf).await else {
+                continue;
+            };
+            if len > MAX_DATAGRAM {
+                debug!(%peer, len, "oversized native datagram dropped");
+                continue;
+            }
+            let datagram = buf[..len].to_vec();
+            let (native, socket) = (self.clone(), socket.clone());
+            tokio::spawn(async move {
+                for reply in native.handle(peer, &datagram).await {
+                    let _ = socket.send_to(&reply, peer).await;
+                }
+            });
+        }
+    }
+
+    /// Runs one datagram through the peer's session; returns what to send back.
+    pub async fn handle(&self, peer: SocketAddr, datagram: &[u8]) -> Vec<Vec<u8>> {
+        let now = crate::now();
+        let mut session = self.take_session(peer);
+        let mut result =
+            session.handle_message(&mut lock(&self.registrar), now, &mut OsRng, datagram);
+        if let Err(KpError::UnexpectedMessage { .. }) = result {
+            // The device started over (a new first message mid-conversation): so do we.
+            session = Session::new();
+            result = session.handle_message(&mut lock(&self.registrar), now, &mut OsRng, datagram);
+        }
+        if let Err(e) = result {
+            debug!(%peer, error = %e, "native message refused");
+        }
+        let mut replies = Vec::new();
+        loop {
+            replies.extend(session.poll_transmit());
+            let Some(event) = session.poll_event() else {
+                break;
+            };
+            self.event(&mut session, peer, event, now).await;
+        }
+        replies.extend(session.poll_transmit());
+        if !session.is_failed() && !session.is_registered() {
+            self.keep_session(peer, session);
+        }
+        replies
+    }
+
+    async fn event(&self, session: &mut Session, peer: SocketAddr, event: Event, now: u64) {
+        match event {
+            Event::FetchKey {
+                handle,
+                key_id,
+                login,
+            } => {
+                let key = match login {
+                    Some(_) => Err(KpError::NotAuthorized),
+                    None => match self.agent.fetch(&key_id, &self.service).await {
+                        Ok(answer) => answer,
+                        Err(e) => {
+                            debug!(error = %format!("{e:#}"), "native key fetch failed");
+                            Err(KpError::UnknownKeyId)
+                        }
+                    },
+                };
+                let mut registrar = lock(&self.registrar);
+                let _ = session.handle_key_result(&mut registrar, now, &mut OsRng, handle, key);
+            }
+            Event::Registered {
+                key_id, not_after, ..
+            } => {
+                info!(key_id = %key_id, %peer, "registered natively");
+                let binding = NativeBinding {
+                    address: peer,
+                    not_after,
+                };
+                lock(&self.bindings).insert(key_id.to_string(), binding);
+            }
+            Event::Failed(e) => info!(%peer, error = %e, "native registration refused"),
+        }
+    }
+
+    fn take_session(&self, peer: SocketAddr) -> Session {
+        lock(&self.sessions).remove(&peer).unwrap_or_default()
+    }
+
+    fn keep_session(&self, peer: SocketAddr, session: Session) {
+        let mut sessions = lock(&self.sessions);
+        if sessions.len() >= MAX_SESSIONS {
+            sessions.clear();
+        }
+        sessions.insert(peer, session);
+    }
+}
+
+fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    mutex
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
+}
