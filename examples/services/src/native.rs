@@ -145,6 +145,8 @@ impl Native {
                 lock(&self.bindings).insert(key_id.to_string(), binding);
             }
             Event::Failed(e) => info!(%peer, error = %e, "native registration refused"),
+            // PIN-signed registrations are refused before any PIN is checked (see FetchKey).
+            other => debug!(%peer, event = ?other, "native registration event ignored"),
         }
     }
 
