@@ -232,7 +232,10 @@ impl Registration {
         }
         let message = Message::decode(bytes)?;
         match (&self.state, message) {
-            (_, Message::Refusal(refusal)) => Err(self.fail(Error::PeerRefused {
+            (
+                State::AwaitingChallenge { .. } | State::AwaitingAccept { .. },
+                Message::Refusal(refusal),
+            ) => Err(self.fail(Error::PeerRefused {
                 code: refusal.outcome,
             })),
             (State::AwaitingChallenge { .. }, Message::RegisterChallenge(challenge)) => {
