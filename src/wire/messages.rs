@@ -31,6 +31,21 @@ fn check_outcome(code: u16) -> Result<(), Error> {
     }
 }
 
+/// A PIN signature comes exactly with a user login (register direct).
+fn check_signed_login(login: Option<&[u8]>, signature: Option<Fixed<'_>>) -> Result<(), Error> {
+    match (login, signature) {
+        (Some(_), None) => Err(Error::InvalidValue {
+            field: "pin signature",
+            reason: "missing",
+        }),
+        (None, Some(_)) => Err(Error::InvalidValue {
+            field: "user login",
+            reason: "missing",
+        }),
+        _ => Ok(()),
+    }
+}
+
 /// Whom the device asks a key for.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Subject<'a> {
@@ -333,6 +348,7 @@ impl<'a> RegisterDirect<'a> {
         let proof = r.fixed("device proof")?;
         let pin_signature = r.optional_fixed("pin signature")?;
         r.finish()?;
+        check_signed_login(login, pin_signature)?;
         Ok(Self {
             freshness,
             key_id,
@@ -355,7 +371,8 @@ impl<'a> RegisterDirect<'a> {
 
     pub(super) fn check(&self) -> Result<(), Error> {
         check_key_id(self.key_id)?;
-        check_login(self.login)
+        check_login(self.login)?;
+        check_signed_login(self.login, self.pin_signature)
     }
 
     pub(super) fn encode(&self, w: &mut Writer<'_>) {

@@ -101,7 +101,8 @@ fn view(p: &Parts) -> Message<'_> {
             device_nonce: &p.first,
             login,
             proof: &p.second,
-            pin_signature: p.third.as_ref(),
+            // A PIN signature comes exactly with a login.
+            pin_signature: login.map(|_| p.third.as_ref().unwrap_or(&p.first)),
         }),
         6 => Message::RegisterAccept(RegisterAccept {
             registrar_nonce: &p.first,
