@@ -181,13 +181,13 @@ fn provision_request_layout_matches_the_specification() {
     // Written by hand from docs/protocol.md section 5, not produced by the encoder.
     let expected = [
         0x01, 0x01, // version 1, type provision request
-        0x01, 0x00, 0x03, b'e', b'x', b't', // subject kind 1, lp(device id)
+        0x01, 0x00, 0x05, 0x01, b'0', b'1', b'2', b'3', // subject kind 1, lp(extension 0123)
         0x00, 0x02, b'j', b'o', // lp(user login)
         0x00, 0x20, // lp(pin proof) length 32, then 32 bytes of 0x5a
     ];
     let proof = [0x5a; 32];
     let message = Message::ProvisionRequest(ProvisionRequest {
-        subject: Subject::DeviceId(b"ext"),
+        subject: Subject::DeviceId(b"\x010123"),
         user: Some(UserProof {
             login: b"jo",
             proof: &proof,
