@@ -190,9 +190,9 @@ fn unhex(text: &str) -> Vec<u8> {
 
 #[test]
 fn registrar_accepts_a_direct_registration_written_from_the_specification() {
-    // Built with Python's hashlib, hmac and struct from docs/protocol.md sections 3.3, 4.2,
-    // 5.8, 5.9 and 6 alone: device secret key 42 x 32, service sip.example.com, time
-    // 1700000000, device nonce 10..2f, registrar nonce 01..20, not after now + 600.
+    // Printed by tests/python/direct_registration.py, written from docs/protocol.md alone:
+    // device secret key 42 x 32, service sip.example.com, time 1700000000, device nonce
+    // 10..2f, registrar nonce 01..20, not after now + 600.
     let direct = unhex(concat!(
         "011301000000006553f100001501010001076167656e742d3101033130300000000100201011121314",
         "15161718191a1b1c1d1e1f202122232425262728292a2b2c2d2e2f0000002041323da47a115af27930",
