@@ -1,0 +1,120 @@
+//! Regression tests from a review of the services: the PIN lockout under concurrent guesses,
+//! SIP stream framing with hostile lengths.
+
+use keyprov_services::inventory;
+use keyprov_services::sip;
+use keyprov_services::store::MAX_PIN_FAILURES;
+
+/// Guesses sent at once, all for the same user.
+const BURST: usize = 40;
+
+#[test]
+fn huge_content_length_is_refused_without_overflow() {
+    for length in ["18446744073709551615", "18446744073709551600"] {
+        let head = format!("REGISTER sip:x SIP/2.0\r\nContent-Length: {length}\r\n\r\n");
+        let error = sip::complete_length(head.as_bytes()).unwrap_err();
+        assert!(
+            error.to_string().contains("> maximum 8192"),
+            "{length}: {error:#}"
+        );
+    }
+}
+
+#[test]
+fn agent_database_is_private_to_its_owner() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("agent.sqlite");
+    let store = keyprov_services::store::Store::open(&path).unwrap();
+    store
+        .enroll_all(&inventory::parse(&inventory::synthetic(1)).unwrap())
+        .unwrap();
+    // The directory holds PIN verifiers, from which a PIN is found offline.
+    for file in [path.clone(), dir.path().join("agent.sqlite-wal")] {
+        let mode = std::fs::metadata(&file).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode & 0o077, 0, "{} has mode {mode:04o}", file.display());
+    }
+}
+
+/// A burst of wrong PINs for one user, all sessions released at once into the agent's host:
+/// no more guesses may be checked than the lockout allows.
+#[test]
+fn simultaneous_wrong_pins_are_checked_no_more_than_the_lockout_allows() {
+    use keyprov::device::{AgentSession, Provisioning, ProvisioningConfig, Subject, UserPin};
+    use keyprov::secret::Pin;
+    use keyprov_services::agent::{AgentConfig, AgentCore};
+    use std::sync::{Arc, Barrier};
+
+    let dir = tempfile::tempdir().unwrap();
+    let entries = inventory::parse(&inventory::synthetic(1)).unwrap();
+    let database = dir.path().join("agent.sqlite");
+    keyprov_services::store::Store::open(&database)
+        .unwrap()
+        .enroll_all(&entries)
+        .unwrap();
+    let pki = keyprov_services::tls::DemoPki::generate(&dir.path().join("pki"), &[]).unwrap();
+    let any = std::net::SocketAddr::from(([127, 0, 0, 1], 0));
+    let core = Arc::new(
+        AgentCore::open(&AgentConfig {
+            device_listen: any,
+            registrar_listen: any,
+            identity: pki.agent.clone(),
+            ca: pki.ca.clone(),
+            database,
+            seed: zeroize::Zeroizing::new(vec![7; 32]),
+            enterprise: "example.test".into(),
+            agent_id: "agent1".into(),
+            key_lifetime: 3_600,
+        })
+        .unwrap(),
+    );
+    let binding = [3u8; 32];
+    let login = entries[0].login.clone();
+    let requests: Vec<Vec<u8>> = (0..BURST)
+        .map(|guess| {
+            let mut device = Provisioning::new(ProvisioningConfig {
+                trust_anchor: [1; 32],
+                subject: Subject::DeviceId(
+                    keyprov::DeviceId::serial_number(&entries[0].serial).unwrap(),
+                ),
+                user: Some(UserPin {
+                    login: login.as_bytes().to_vec(),
+                    pin: Pin::new(&format!("9{guess:03}")).unwrap(),
+                    salt: keyprov_services::store::pin_salt(&login),
+                }),
+                expected_agent: None,
+                last_counter: None,
+                require_address: false,
+                response_timeout: 10,
+            });
+            let session = AgentSession {
+                agent_identity: &[1; 32],
+                channel_binding: &binding,
+            };
+            device.handle_connected(1_000, &session).unwrap();
+            device.poll_transmit().unwrap()
+        })
+        .collect();
+    let start = Arc::new(Barrier::new(BURST));
+    let threads: Vec<_> = requests
+        .into_iter()
+        .map(|request| {
+            let (core, start) = (core.clone(), start.clone());
+            std::thread::spawn(move || {
+                start.wait();
+                core.provision(&request, &binding, keyprov_services::now())
+                    .unwrap()
+                    .unwrap()
+            })
+        })
+        .collect();
+    let answers: Vec<Vec<u8>> = threads.into_iter().map(|t| t.join().unwrap()).collect();
+    let wrong_proof = [1u8, 0x7f, 0x01, 0x30];
+    let checked = answers.iter().filter(|a| a[..] == wrong_proof).count();
+    let locked_out = [1u8, 0x7f, 0x01, 0x34];
+    assert_eq!(checked, MAX_PIN_FAILURES as usize);
+    assert_eq!(
+        answers.iter().filter(|a| a[..] == locked_out).count(),
+        BURST - MAX_PIN_FAILURES as usize
+    );
+}
