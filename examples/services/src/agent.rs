@@ -100,6 +100,9 @@ impl RunningAgent {
 pub struct AgentCore {
     store: Store,
     machine: agent::AgentConfig,
+    /// Held through each provisioning request, so that sessions guessing one user's PIN at
+    /// once cannot all read a failure count below the limit before any of them adds to it.
+    pin_checks: std::sync::Mutex<()>,
 }
 
 /// Starts the agent.
@@ -245,7 +248,11 @@ impl AgentCore {
             require_pin: false,
             max_pin_failures: MAX_PIN_FAILURES,
         };
-        Ok(Self { store, machine })
+        Ok(Self {
+            store,
+            machine,
+            pin_checks: std::sync::Mutex::new(()),
+        })
     }
 
     /// H(A1) of every current key identifier for `realm`, for a registrar that verifies
@@ -279,6 +286,10 @@ impl AgentCore {
     /// its events from the store. Returns what to send back: the key, a refusal, or nothing
     /// for bytes that do not decode. A store failure is an error, and the device retries.
     pub fn provision(&self, request: &[u8], binding: &[u8], now: u64) -> Result<Option<Vec<u8>>> {
+        let _pin_check = self
+            .pin_checks
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
         let mut machine = Provisioning::new();
         machine.handle_connected(binding)?;
         if let Err(e) = machine.handle_message(&self.machine, &mut OsRng, request) {
