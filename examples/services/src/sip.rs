@@ -39,10 +39,11 @@ pub fn complete_length(buf: &[u8]) -> Result<Option<usize>> {
     };
     let head = std::str::from_utf8(&buf[..head_end]).context("sip message head is not utf-8")?;
     let length = content_length(head)?.ok_or_else(|| anyhow!("content-length missing"))?;
-    let total = head_end + length;
-    if total > MAX_MESSAGE {
-        bail!("sip message of {total} bytes > maximum {MAX_MESSAGE}");
+    // Content-Length is the peer's number: compare before adding, so it cannot overflow.
+    if head_end > MAX_MESSAGE || length > MAX_MESSAGE - head_end {
+        bail!("sip message head of {head_end} and body of {length} bytes > maximum {MAX_MESSAGE}");
     }
+    let total = head_end + length;
     Ok((buf.len() >= total).then_some(total))
 }
 
