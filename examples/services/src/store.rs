@@ -5,6 +5,7 @@
 //! the agent, so a counter is never issued twice, even across a crash and restart: a reserved
 //! counter that was never used is simply skipped.
 
+use std::os::unix::fs::OpenOptionsExt;
 use std::path::Path;
 use std::sync::Mutex;
 
@@ -87,6 +88,7 @@ pub enum KeyStatus {
 impl Store {
     /// Opens (creating when needed) the database at `path`, with durable commits.
     pub fn open(path: &Path) -> Result<Self> {
+        create_private(path)?;
         let conn = Connection::open(path).with_context(|| format!("open {}", path.display()))?;
         conn.pragma_update(None, "journal_mode", "WAL")?;
         conn.pragma_update(None, "synchronous", "FULL")?;
@@ -361,6 +363,23 @@ impl Store {
         )?;
         tx.commit()?;
         Ok(current + 1)
+    }
+}
+
+/// Creates the database file, if it is new, readable by its owner only: it holds PIN
+/// verifiers, from which a PIN is found offline by trying them all. SQLite gives its journal
+/// files the database file's mode.
+fn create_private(path: &Path) -> Result<()> {
+    let created = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(path);
+    match created {
+        Err(e) if e.kind() != std::io::ErrorKind::AlreadyExists => {
+            Err(e).with_context(|| format!("create {}", path.display()))
+        }
+        _ => Ok(()),
     }
 }
 
