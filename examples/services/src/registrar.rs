@@ -481,7 +481,9 @@ impl State {
             answer,
         };
         let lookup = entry.lookup(now);
-        lock(&self.keys).insert(username.to_string(), entry);
+        let seconds = self.config.key_cache_seconds;
+        let mut keys = lock(&self.keys);
+        remember(&mut keys, username, entry, (now, seconds), MAX_CACHED_KEYS);
         Ok(lookup)
     }
 
@@ -506,6 +508,29 @@ impl CachedKey {
             Err(KpError::Expired) => Err(KpError::Expired),
             Err(_) => Ok(CredentialLookup::UnknownKeyId),
         }
+    }
+}
+
+/// Most key identifiers whose key (or refusal) the registrar keeps. Anyone may send REGISTERs
+/// naming key identifiers that parse but were never issued; each refusal is cached too.
+pub const MAX_CACHED_KEYS: usize = 65_536;
+
+/// Caches a fetched key or refusal. A full cache first drops the entries older than the caching
+/// time (`clock` is the time now and the caching time); if it is still full, the answer serves
+/// this request only.
+fn remember(
+    keys: &mut HashMap<String, CachedKey>,
+    username: &str,
+    entry: CachedKey,
+    clock: (u64, u64),
+    capacity: usize,
+) {
+    let (now, seconds) = clock;
+    if keys.len() >= capacity && !keys.contains_key(username) {
+        keys.retain(|_, cached| now < cached.fetched_at.saturating_add(seconds));
+    }
+    if keys.len() < capacity || keys.contains_key(username) {
+        keys.insert(username.to_string(), entry);
     }
 }
 
@@ -612,4 +637,36 @@ async fn fetch_on(
         bail!("agent answered request {answered}, expected {id}");
     }
     Ok(result)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn refusal(fetched_at: u64) -> CachedKey {
+        CachedKey {
+            fetched_at,
+            answer: Err(KpError::UnknownKeyId),
+        }
+    }
+
+    #[test]
+    fn key_cache_never_grows_past_its_capacity() {
+        let mut keys = HashMap::new();
+        for i in 0..10 {
+            remember(&mut keys, &format!("kp1{i}"), refusal(100), (100, 60), 4);
+        }
+        assert_eq!(keys.len(), 4);
+        // Entries past their caching time make room; fresh ones are kept.
+        remember(&mut keys, "kp1late", refusal(170), (170, 60), 4);
+        assert_eq!(keys.len(), 1);
+        assert!(keys.contains_key("kp1late"));
+        // A key already cached is refreshed even when the cache is full.
+        for i in 0..3 {
+            remember(&mut keys, &format!("kp1x{i}"), refusal(170), (170, 60), 4);
+        }
+        remember(&mut keys, "kp1late", refusal(171), (171, 60), 4);
+        assert_eq!(keys["kp1late"].fetched_at, 171);
+        assert_eq!(keys.len(), 4);
+    }
 }
