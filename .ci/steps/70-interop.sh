@@ -11,6 +11,10 @@ command -v sipp >/dev/null || missing+=(sip-tester)
 command -v linphonec >/dev/null || missing+=(linphone-cli)
 command -v python3 >/dev/null || missing+=(python3)
 command -v timeout >/dev/null || missing+=(coreutils)
+command -v openssl >/dev/null || missing+=(openssl)
+command -v pkg-config >/dev/null || missing+=(pkg-config)
+command -v cc >/dev/null || missing+=(gcc libc6-dev)
+[[ -f /usr/include/openssl/ssl.h ]] || missing+=(libssl-dev)
 if [[ ${#missing[@]} -gt 0 ]]; then
     apt-get update -qq
     apt-get install -y -qq --no-install-recommends "${missing[@]}"
