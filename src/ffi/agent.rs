@@ -10,7 +10,7 @@ use core::ffi::{c_char, c_void};
 
 use super::boundary::{self, Failure, Object};
 use super::device::finish_rng;
-use super::machine::{self, Outbox};
+use super::machine::{self, Machine};
 use super::result::{self, keyprov_result};
 use super::rng::{HostRng, keyprov_rng_callback};
 use crate::agent::{self, AgentConfig, Event, KeyCheck, KeyService, KeyStatus, Provisioning};
@@ -240,14 +240,12 @@ pub struct keyprov_agent_config {
 
 /// One device's provisioning conversation with the agent.
 pub struct keyprov_agent_provisioning {
-    machine: Object<Provisioning>,
-    outbox: Outbox,
+    machine: Machine<Provisioning>,
 }
 
 /// One registrar connection asking the agent for per-service keys.
 pub struct keyprov_agent_key_service {
-    machine: Object<KeyService>,
-    outbox: Outbox,
+    machine: Machine<KeyService>,
 }
 
 /// Makes an agent configuration without master keys: `agent_id` is this agent's identifier
@@ -363,10 +361,8 @@ pub unsafe extern "C" fn keyprov_agent_provisioning_new(
     provisioning_out: *mut *mut keyprov_agent_provisioning,
 ) -> keyprov_result {
     boundary::call(|| {
-        let machine = Object::new(Provisioning::new());
         let wrapper = keyprov_agent_provisioning {
-            machine,
-            outbox: Outbox::default(),
+            machine: Machine::new(Provisioning::new()),
         };
         // SAFETY: the caller passes `provisioning_out` NULL or writable.
         unsafe { boundary::hand_out(wrapper, provisioning_out) }
@@ -507,11 +503,8 @@ pub unsafe extern "C" fn keyprov_agent_provisioning_poll_transmit(
         // buffer valid for `buf_len` bytes.
         unsafe {
             let w = boundary::object_mut(provisioning, "provisioning")?;
-            let machine = &mut w.machine;
-            machine.update(|m| {
-                w.outbox
-                    .deliver(|| m.poll_transmit(), buf, buf_len, len_out)
-            })
+            w.machine
+                .transmit(|m| m.poll_transmit(), buf, buf_len, len_out)
         }
     })
 }
@@ -527,13 +520,10 @@ pub unsafe extern "C" fn keyprov_agent_provisioning_poll_event(
         // `event_out` NULL or writable.
         unsafe {
             let w = boundary::object_mut(provisioning, "provisioning")?;
-            if event_out.is_null() {
-                return Err(boundary::null("event_out"));
-            }
-            let event = w
-                .machine
-                .update(|m| Ok(keyprov_agent_event::from_event(m.poll_event())))?;
-            boundary::value_out(event, event_out, "event_out")
+            w.machine.event(
+                |m| keyprov_agent_event::from_event(m.poll_event()),
+                event_out,
+            )
         }
     })
 }
@@ -564,10 +554,8 @@ pub unsafe extern "C" fn keyprov_agent_key_service_new(
                 registrar_identity_len,
                 "registrar_identity",
             )?;
-            let machine = Object::new(KeyService::new(identity));
             let wrapper = keyprov_agent_key_service {
-                machine,
-                outbox: Outbox::default(),
+                machine: Machine::new(KeyService::new(identity)),
             };
             boundary::hand_out(wrapper, key_service_out)
         }
@@ -652,11 +640,8 @@ pub unsafe extern "C" fn keyprov_agent_key_service_poll_transmit(
         // buffer valid for `buf_len` bytes.
         unsafe {
             let w = boundary::object_mut(key_service, "key_service")?;
-            let machine = &mut w.machine;
-            machine.update(|m| {
-                w.outbox
-                    .deliver(|| m.poll_transmit(), buf, buf_len, len_out)
-            })
+            w.machine
+                .transmit(|m| m.poll_transmit(), buf, buf_len, len_out)
         }
     })
 }
@@ -672,13 +657,10 @@ pub unsafe extern "C" fn keyprov_agent_key_service_poll_event(
         // `event_out` NULL or writable.
         unsafe {
             let w = boundary::object_mut(key_service, "key_service")?;
-            if event_out.is_null() {
-                return Err(boundary::null("event_out"));
-            }
-            let event = w
-                .machine
-                .update(|m| Ok(keyprov_agent_event::from_event(m.poll_event())))?;
-            boundary::value_out(event, event_out, "event_out")
+            w.machine.event(
+                |m| keyprov_agent_event::from_event(m.poll_event()),
+                event_out,
+            )
         }
     })
 }

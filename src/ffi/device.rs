@@ -11,9 +11,9 @@
 
 use core::ffi::{c_char, c_void};
 
-use super::boundary::{self, Failure, Object};
+use super::boundary::{self, Failure};
 use super::keyid::keyprov_key_id;
-use super::machine::{self, KEYPROV_NO_TIMEOUT, Outbox};
+use super::machine::{self, Machine};
 use super::result::{self, keyprov_result};
 use super::rng::{HostRng, keyprov_rng_callback};
 use crate::device::{
@@ -221,14 +221,12 @@ impl keyprov_device_event {
 
 /// The device side of provisioning; the secret key it holds is zeroized on free.
 pub struct keyprov_device_provisioning {
-    machine: Object<Provisioning>,
-    outbox: Outbox,
+    machine: Machine<Provisioning>,
 }
 
 /// The device side of one registration; its keys are zeroized on free.
 pub struct keyprov_device_registration {
-    machine: Object<Registration>,
-    outbox: Outbox,
+    machine: Machine<Registration>,
 }
 
 unsafe fn subject_in(config: &keyprov_device_provisioning_config) -> Result<Subject, Failure> {
@@ -280,10 +278,8 @@ pub unsafe extern "C" fn keyprov_device_provisioning_new(
                 require_address: c.require_address != 0,
                 response_timeout: c.response_timeout,
             };
-            let machine = Object::new(Provisioning::new(config));
             let wrapper = keyprov_device_provisioning {
-                machine,
-                outbox: Outbox::default(),
+                machine: Machine::new(Provisioning::new(config)),
             };
             boundary::hand_out(wrapper, provisioning_out)
         }
@@ -417,11 +413,8 @@ pub unsafe extern "C" fn keyprov_device_provisioning_poll_timeout(
     boundary::call(|| {
         // SAFETY: the caller passes a live machine and `deadline_out` NULL or writable.
         unsafe {
-            let m = boundary::object(provisioning, "provisioning")?
-                .machine
-                .get()?;
-            let deadline = m.poll_timeout().unwrap_or(KEYPROV_NO_TIMEOUT);
-            boundary::value_out(deadline, deadline_out, "deadline_out")
+            let w = boundary::object(provisioning, "provisioning")?;
+            w.machine.deadline(|m| m.poll_timeout(), deadline_out)
         }
     })
 }
@@ -440,11 +433,8 @@ pub unsafe extern "C" fn keyprov_device_provisioning_poll_transmit(
         // buffer valid for `buf_len` bytes.
         unsafe {
             let w = boundary::object_mut(provisioning, "provisioning")?;
-            let machine = &mut w.machine;
-            machine.update(|m| {
-                w.outbox
-                    .deliver(|| m.poll_transmit(), buf, buf_len, len_out)
-            })
+            w.machine
+                .transmit(|m| m.poll_transmit(), buf, buf_len, len_out)
         }
     })
 }
@@ -460,13 +450,10 @@ pub unsafe extern "C" fn keyprov_device_provisioning_poll_event(
         // `event_out` NULL or writable.
         unsafe {
             let w = boundary::object_mut(provisioning, "provisioning")?;
-            if event_out.is_null() {
-                return Err(boundary::null("event_out"));
-            }
-            let event = w
-                .machine
-                .update(|m| Ok(keyprov_device_event::from_event(m.poll_event())))?;
-            boundary::value_out(event, event_out, "event_out")
+            w.machine.event(
+                |m| keyprov_device_event::from_event(m.poll_event()),
+                event_out,
+            )
         }
     })
 }
@@ -520,10 +507,8 @@ pub unsafe extern "C" fn keyprov_device_registration_new(
                 user: machine::user_in(c.login, c.login_len, c.pin, c.pin_len, c.salt, c.salt_len)?,
                 response_timeout: c.response_timeout,
             };
-            let machine = Object::new(Registration::new(config, key_id, &secret)?);
             let wrapper = keyprov_device_registration {
-                machine,
-                outbox: Outbox::default(),
+                machine: Machine::new(Registration::new(config, key_id, &secret)?),
             };
             boundary::hand_out(wrapper, registration_out)
         }
@@ -554,8 +539,8 @@ pub unsafe extern "C" fn keyprov_device_registration_start(
 
 /// Checks that the host served every random byte a change asked for beyond those drawn
 /// ahead; if not, the change used zeros and the object is unusable from now on.
-pub(crate) fn finish_rng<T>(host: HostRng, object: &mut Object<T>) -> Result<(), Failure> {
-    host.finish().inspect_err(|_| object.poison())
+pub(crate) fn finish_rng<T>(host: HostRng, machine: &mut Machine<T>) -> Result<(), Failure> {
+    host.finish().inspect_err(|_| machine.poison())
 }
 
 /// Runs `change` on a registration machine behind a C pointer.
@@ -581,13 +566,15 @@ pub unsafe extern "C" fn keyprov_device_registration_handle_message(
     bytes: *const u8,
     bytes_len: usize,
 ) -> keyprov_result {
-    // SAFETY: the caller passes `bytes` valid for its length.
-    let bytes = match unsafe { boundary::bytes_in(bytes, bytes_len, "bytes") } {
-        Ok(bytes) => bytes,
-        Err(failure) => return boundary::call(|| Err(failure)),
-    };
-    // SAFETY: the caller passes a live machine used by no one else during the call.
-    unsafe { with_registration(registration, |m| m.handle_message(bytes)) }
+    boundary::call(|| {
+        // SAFETY: the caller passes `bytes` valid for its length and a live machine used by no
+        // one else during the call.
+        unsafe {
+            let bytes = boundary::bytes_in(bytes, bytes_len, "bytes")?;
+            let w = boundary::object_mut(registration, "registration")?;
+            w.machine.update(|m| Ok(m.handle_message(bytes)?))
+        }
+    })
 }
 
 /// Reports the clock at or after the deadline of `_poll_timeout`.
@@ -609,11 +596,8 @@ pub unsafe extern "C" fn keyprov_device_registration_poll_timeout(
     boundary::call(|| {
         // SAFETY: the caller passes a live machine and `deadline_out` NULL or writable.
         unsafe {
-            let m = boundary::object(registration, "registration")?
-                .machine
-                .get()?;
-            let deadline = m.poll_timeout().unwrap_or(KEYPROV_NO_TIMEOUT);
-            boundary::value_out(deadline, deadline_out, "deadline_out")
+            let w = boundary::object(registration, "registration")?;
+            w.machine.deadline(|m| m.poll_timeout(), deadline_out)
         }
     })
 }
@@ -631,11 +615,8 @@ pub unsafe extern "C" fn keyprov_device_registration_poll_transmit(
         // buffer valid for `buf_len` bytes.
         unsafe {
             let w = boundary::object_mut(registration, "registration")?;
-            let machine = &mut w.machine;
-            machine.update(|m| {
-                w.outbox
-                    .deliver(|| m.poll_transmit(), buf, buf_len, len_out)
-            })
+            w.machine
+                .transmit(|m| m.poll_transmit(), buf, buf_len, len_out)
         }
     })
 }
@@ -651,13 +632,10 @@ pub unsafe extern "C" fn keyprov_device_registration_poll_event(
         // `event_out` NULL or writable.
         unsafe {
             let w = boundary::object_mut(registration, "registration")?;
-            if event_out.is_null() {
-                return Err(boundary::null("event_out"));
-            }
-            let event = w
-                .machine
-                .update(|m| Ok(keyprov_device_event::from_event(m.poll_event())))?;
-            boundary::value_out(event, event_out, "event_out")
+            w.machine.event(
+                |m| keyprov_device_event::from_event(m.poll_event()),
+                event_out,
+            )
         }
     })
 }

@@ -6,7 +6,7 @@ use std::vec::Vec;
 
 use zeroize::Zeroizing;
 
-use super::boundary::{self, Buffer, Failure};
+use super::boundary::{self, Buffer, Failure, Object};
 use super::result::{KEYPROV_OK, keyprov_result};
 use crate::Error;
 use crate::device::UserPin;
@@ -47,6 +47,89 @@ impl Outbox {
         unsafe { Buffer::new(buf, buf_len, len_out).write(bytes) }?;
         self.staged = None;
         Ok(())
+    }
+}
+
+/// A role state machine owned by C, with the bytes it produced that the caller's buffer could
+/// not take yet.
+pub(crate) struct Machine<T> {
+    state: Object<T>,
+    outbox: Outbox,
+}
+
+impl<T> Machine<T> {
+    /// Wraps a fresh machine.
+    pub(crate) fn new(machine: T) -> Self {
+        Self {
+            state: Object::new(machine),
+            outbox: Outbox::default(),
+        }
+    }
+
+    /// Runs a change; see [`Object::update`].
+    pub(crate) fn update<R>(
+        &mut self,
+        change: impl FnOnce(&mut T) -> Result<R, Failure>,
+    ) -> Result<R, Failure> {
+        self.state.update(change)
+    }
+
+    /// The machine, for calls that do not change it.
+    pub(crate) fn get(&self) -> Result<&T, Failure> {
+        self.state.get()
+    }
+
+    /// Marks the machine unusable; see [`Object::poison`].
+    pub(crate) fn poison(&mut self) {
+        self.state.poison();
+    }
+
+    /// Copies the machine's next message into the caller's buffer (`*len_out` 0 if none).
+    ///
+    /// # Safety
+    /// As for [`Outbox::deliver`].
+    pub(crate) unsafe fn transmit(
+        &mut self,
+        next: impl FnOnce(&mut T) -> Option<Vec<u8>>,
+        buf: *mut u8,
+        buf_len: usize,
+        len_out: *mut usize,
+    ) -> Result<(), Failure> {
+        let outbox = &mut self.outbox;
+        // SAFETY: forwarded from the caller's guarantee.
+        self.state
+            .update(|machine| unsafe { outbox.deliver(|| next(machine), buf, buf_len, len_out) })
+    }
+
+    /// Writes the machine's next event, converted to its C struct, through `event_out`.
+    ///
+    /// # Safety
+    /// `event_out` is NULL or valid for one write.
+    pub(crate) unsafe fn event<E>(
+        &mut self,
+        next: impl FnOnce(&mut T) -> E,
+        event_out: *mut E,
+    ) -> Result<(), Failure> {
+        if event_out.is_null() {
+            return Err(boundary::null("event_out"));
+        }
+        let event = self.state.update(|machine| Ok(next(machine)))?;
+        // SAFETY: forwarded from the caller's guarantee.
+        unsafe { boundary::value_out(event, event_out, "event_out") }
+    }
+
+    /// Writes the machine's deadline, or `KEYPROV_NO_TIMEOUT`.
+    ///
+    /// # Safety
+    /// `deadline_out` is NULL or valid for one write.
+    pub(crate) unsafe fn deadline(
+        &self,
+        poll: impl FnOnce(&T) -> Option<u64>,
+        deadline_out: *mut u64,
+    ) -> Result<(), Failure> {
+        let deadline = poll(self.state.get()?).unwrap_or(KEYPROV_NO_TIMEOUT);
+        // SAFETY: forwarded from the caller's guarantee.
+        unsafe { boundary::value_out(deadline, deadline_out, "deadline_out") }
     }
 }
 

@@ -11,7 +11,7 @@ use core::ffi::c_void;
 use super::boundary::{self, Failure, Object};
 use super::device::finish_rng;
 use super::keyid::keyprov_key_id;
-use super::machine::{self, KEYPROV_NO_TIMEOUT, Outbox};
+use super::machine::{self, Machine};
 use super::result::{self, KEYPROV_OK, keyprov_result};
 use super::rng::{HostRng, keyprov_rng_callback};
 use crate::registrar::{Event, FetchedKey, KeyClient, Registrar, RegistrarConfig, Session};
@@ -182,14 +182,12 @@ pub struct keyprov_registrar {
 
 /// One registration attempt.
 pub struct keyprov_registrar_session {
-    machine: Object<Session>,
-    outbox: Outbox,
+    machine: Machine<Session>,
 }
 
 /// Key requests to one agent over one mutual TLS connection.
 pub struct keyprov_key_client {
-    machine: Object<KeyClient>,
-    outbox: Outbox,
+    machine: Machine<KeyClient>,
 }
 
 /// Makes the shared registrar state, allocating both caches at their full capacity.
@@ -241,8 +239,7 @@ pub unsafe extern "C" fn keyprov_registrar_session_new(
 ) -> keyprov_result {
     boundary::call(|| {
         let wrapper = keyprov_registrar_session {
-            machine: Object::new(Session::new()),
-            outbox: Outbox::default(),
+            machine: Machine::new(Session::new()),
         };
         // SAFETY: the caller passes `session_out` NULL or writable.
         unsafe { boundary::hand_out(wrapper, session_out) }
@@ -353,9 +350,8 @@ pub unsafe extern "C" fn keyprov_registrar_session_poll_timeout(
     boundary::call(|| {
         // SAFETY: the caller passes a live session and `deadline_out` NULL or writable.
         unsafe {
-            let m = boundary::object(session, "session")?.machine.get()?;
-            let deadline = m.poll_timeout().unwrap_or(KEYPROV_NO_TIMEOUT);
-            boundary::value_out(deadline, deadline_out, "deadline_out")
+            let w = boundary::object(session, "session")?;
+            w.machine.deadline(|m| m.poll_timeout(), deadline_out)
         }
     })
 }
@@ -373,11 +369,8 @@ pub unsafe extern "C" fn keyprov_registrar_session_poll_transmit(
         // buffer valid for `buf_len` bytes.
         unsafe {
             let w = boundary::object_mut(session, "session")?;
-            let machine = &mut w.machine;
-            machine.update(|m| {
-                w.outbox
-                    .deliver(|| m.poll_transmit(), buf, buf_len, len_out)
-            })
+            w.machine
+                .transmit(|m| m.poll_transmit(), buf, buf_len, len_out)
         }
     })
 }
@@ -393,13 +386,10 @@ pub unsafe extern "C" fn keyprov_registrar_session_poll_event(
         // `event_out` NULL or writable.
         unsafe {
             let w = boundary::object_mut(session, "session")?;
-            if event_out.is_null() {
-                return Err(boundary::null("event_out"));
-            }
-            let event = w
-                .machine
-                .update(|m| Ok(keyprov_registrar_event::from_event(m.poll_event())))?;
-            boundary::value_out(event, event_out, "event_out")
+            w.machine.event(
+                |m| keyprov_registrar_event::from_event(m.poll_event()),
+                event_out,
+            )
         }
     })
 }
@@ -418,8 +408,7 @@ pub unsafe extern "C" fn keyprov_key_client_new(
 ) -> keyprov_result {
     boundary::call(|| {
         let wrapper = keyprov_key_client {
-            machine: Object::new(KeyClient::new()),
-            outbox: Outbox::default(),
+            machine: Machine::new(KeyClient::new()),
         };
         // SAFETY: the caller passes `client_out` NULL or writable.
         unsafe { boundary::hand_out(wrapper, client_out) }
@@ -510,11 +499,8 @@ pub unsafe extern "C" fn keyprov_key_client_poll_transmit(
         // buffer valid for `buf_len` bytes.
         unsafe {
             let w = boundary::object_mut(client, "client")?;
-            let machine = &mut w.machine;
-            machine.update(|m| {
-                w.outbox
-                    .deliver(|| m.poll_transmit(), buf, buf_len, len_out)
-            })
+            w.machine
+                .transmit(|m| m.poll_transmit(), buf, buf_len, len_out)
         }
     })
 }
