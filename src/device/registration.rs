@@ -63,7 +63,6 @@ enum State {
 struct Pending {
     device_nonce: [u8; 32],
     transcript: [u8; 32],
-    device_proof: [u8; 32],
     /// The challenge nonce the accept must repeat (challenge-response mode only).
     challenge: Option<[u8; 32]>,
 }
@@ -218,7 +217,6 @@ impl Registration {
         let pending = Pending {
             device_nonce,
             transcript,
-            device_proof,
             challenge: None,
         };
         self.state = State::AwaitingAccept { pending, deadline };
@@ -275,7 +273,6 @@ impl Registration {
         let pending = Pending {
             device_nonce,
             transcript,
-            device_proof,
             challenge,
         };
         self.state = State::AwaitingAccept { pending, deadline };
@@ -297,7 +294,6 @@ impl Registration {
         let expected = proofs::registrar_proof(
             &self.mac_key,
             &pending.transcript,
-            &pending.device_proof,
             accept.registrar_nonce,
             accept.not_after,
         );

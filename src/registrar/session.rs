@@ -54,7 +54,6 @@ struct Challenged {
 /// What a verified registration is accepted with.
 struct Verified<'a> {
     transcript: &'a [u8; 32],
-    device_proof: &'a [u8; 32],
     registrar_nonce: [u8; 32],
     sequence: Option<u64>,
 }
@@ -358,7 +357,6 @@ impl Session {
         )?;
         let verified = Verified {
             transcript: &transcript,
-            device_proof: proof.proof,
             registrar_nonce,
             sequence: Some(sequence),
         };
@@ -391,7 +389,6 @@ impl Session {
         rng.fill_bytes(&mut registrar_nonce);
         let verified = Verified {
             transcript: &transcript,
-            device_proof: direct.proof,
             registrar_nonce,
             sequence,
         };
@@ -441,7 +438,6 @@ impl Session {
         let registrar_proof = proofs::registrar_proof(
             &keys.mac_key,
             verified.transcript,
-            verified.device_proof,
             &verified.registrar_nonce,
             not_after,
         );
