@@ -52,13 +52,12 @@ def main():
     transcript = hashlib.sha256(
         lp(b"keyprov v1 registration transcript") + lp(SERVICE) + lp(signed)
     ).digest()
-    device_proof = mac(service_mac_key, lp(b"keyprov v1 device proof") + transcript)
+    device_proof = mac(service_mac_key, lp(b"keyprov v1 device mac") + transcript)
     direct = signed + lp(device_proof) + lp(b"")
     registrar_proof = mac(
         service_mac_key,
         lp(b"keyprov v1 registrar proof")
         + transcript
-        + device_proof
         + REGISTRAR_NONCE
         + struct.pack(">Q", NOT_AFTER),
     )
