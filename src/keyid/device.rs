@@ -142,11 +142,14 @@ impl DeviceId {
         Self::fixed(DeviceIdType::Ipv4, &address.octets())
     }
 
-    /// An IPv6 address, kept as given: an IPv4-mapped address (`::ffff:192.0.2.1`) stays an
-    /// IPv6 identifier, distinct from [`DeviceId::ipv4`] of the same 32 bits. Convert mapped
-    /// addresses first (`Ipv6Addr::to_ipv4_mapped`) so that one phone has one identifier.
+    /// An IPv6 address. An IPv4-mapped address (`::ffff:192.0.2.1`) is the IPv4 address it
+    /// maps, so it gives the [`DeviceId::ipv4`] identifier: one phone, one identifier,
+    /// whichever socket family reported its address.
     pub fn ipv6(address: Ipv6Addr) -> Self {
-        Self::fixed(DeviceIdType::Ipv6, &address.octets())
+        match address.to_ipv4_mapped() {
+            Some(mapped) => Self::ipv4(mapped),
+            None => Self::fixed(DeviceIdType::Ipv6, &address.octets()),
+        }
     }
 
     /// A MAC address from its 6 bytes.
@@ -280,8 +283,22 @@ fn check_value(kind: DeviceIdType, value: &[u8]) -> Result<(), Error> {
         DeviceIdType::Extension => check_extension(value),
         DeviceIdType::SerialNumber => check_serial(value),
         DeviceIdType::UserLogin => check_login(value),
-        DeviceIdType::Ipv4 | DeviceIdType::Ipv6 | DeviceIdType::Mac => Ok(()),
+        DeviceIdType::Ipv6 => check_ipv6(value),
+        DeviceIdType::Ipv4 | DeviceIdType::Mac => Ok(()),
     }
+}
+
+/// The first 12 bytes of an IPv4-mapped IPv6 address (RFC 4291 section 2.5.5.2).
+const IPV4_MAPPED_PREFIX: [u8; 12] = [0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff];
+
+fn check_ipv6(value: &[u8]) -> Result<(), Error> {
+    if value.starts_with(&IPV4_MAPPED_PREFIX) {
+        return Err(Error::NotCanonical {
+            field: "ipv6 address",
+            reason: "an ipv4-mapped address is written as its ipv4 identifier",
+        });
+    }
+    Ok(())
 }
 
 fn check_extension(value: &[u8]) -> Result<(), Error> {
@@ -485,5 +502,17 @@ mod tests {
         );
         assert_eq!(DeviceIdType::from_code(0), None);
         assert_eq!(DeviceIdType::from_code(7), None);
+    }
+
+    #[test]
+    fn ipv4_mapped_ipv6_is_the_ipv4_identifier() {
+        let mapped: DeviceId = "ipv6:::FFFF:192.0.2.33".parse().unwrap();
+        assert_eq!(mapped, DeviceId::ipv4(Ipv4Addr::new(192, 0, 2, 33)));
+        assert_eq!(mapped.to_string(), "ipv4:192.0.2.33");
+        let octets = Ipv6Addr::new(0, 0, 0, 0, 0, 0xffff, 0xc000, 0x0221).octets();
+        let err = DeviceId::from_canonical(DeviceIdType::Ipv6, &octets).unwrap_err();
+        assert_eq!(err.code(), 105);
+        let compatible: DeviceId = "ipv6:::192.0.2.33".parse().unwrap();
+        assert_eq!(compatible.kind(), DeviceIdType::Ipv6);
     }
 }

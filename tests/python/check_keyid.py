@@ -65,10 +65,15 @@ def agent_bytes(agent):
     return raw
 
 
+IPV4_MAPPED_PREFIX = bytes(10) + b"\xff\xff"
+
+
 def check_device_value(kind, value):
     """The binary rules: canonical bytes only."""
     _, low, high = DEVICE_TYPES[kind]
     check_length(value, low, high)
+    if kind == "ipv6" and value[:12] == IPV4_MAPPED_PREFIX:
+        raise Refused(NOT_CANONICAL, "ipv4-mapped address")
     if kind == "ext" and not re.fullmatch(rb"[0-9]+", value):
         raise Refused(INVALID_VALUE, "extension digits")
     if kind == "sn":
@@ -138,7 +143,11 @@ def parse_device(typed):
     if kind == "ipv4":
         return kind, parse_ipv4(text)
     if kind == "ipv6":
-        return kind, parse_ipv6(text)
+        packed = parse_ipv6(text)
+        # An IPv4-mapped address is the IPv4 address: one device, one identifier.
+        if packed[:12] == IPV4_MAPPED_PREFIX:
+            return "ipv4", packed[12:]
+        return kind, packed
     if kind == "mac":
         return kind, parse_mac(text)
     raw = text.encode("utf-8")
@@ -152,8 +161,6 @@ def parse_device(typed):
 
 def show_ipv6(value):
     words = [int.from_bytes(value[i : i + 2], "big") for i in range(0, 16, 2)]
-    if words[:6] == [0, 0, 0, 0, 0, 0xFFFF]:
-        return "::ffff:" + ".".join(str(b) for b in value[12:])
     best = None
     start = 0
     while start < 8:
