@@ -1,5 +1,6 @@
 //! Regression tests from a review of the services: the PIN lockout under concurrent guesses,
-//! SIP stream framing with hostile lengths.
+//! SIP stream framing with hostile lengths, the agent database's mode, a superseded key at the
+//! native registration port.
 
 use keyprov_services::inventory;
 use keyprov_services::sip;
@@ -116,5 +117,43 @@ fn simultaneous_wrong_pins_are_checked_no_more_than_the_lockout_allows() {
     assert_eq!(
         answers.iter().filter(|a| a[..] == locked_out).count(),
         BURST - MAX_PIN_FAILURES as usize
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn superseded_key_is_refused_by_native_registration_once_its_cache_time_is_over() {
+    use keyprov_services::lab::{Lab, LabOptions};
+    use keyprov_services::phone::{Phone, Transport};
+
+    let dir = tempfile::tempdir().unwrap();
+    let entries = inventory::parse(&inventory::synthetic(2)).unwrap();
+    let options = LabOptions {
+        key_cache_seconds: 0,
+        ..LabOptions::default()
+    };
+    let lab = Lab::start(dir.path(), &entries, options).await.unwrap();
+    let mut phone = Phone::with_tls(
+        lab.phone_config(&entries[1], Transport::Udp),
+        lab.phone_tls(),
+    )
+    .unwrap();
+    phone.provision().await.unwrap();
+    phone.register_native(lab.native_addr()).await.unwrap();
+
+    // The same device provisions again elsewhere: the phone's key is superseded.
+    let mut elsewhere = lab.phone_config(&entries[1], Transport::Udp);
+    elsewhere.credentials = dir.path().join("elsewhere.cred");
+    Phone::with_tls(elsewhere, lab.phone_tls())
+        .unwrap()
+        .provision()
+        .await
+        .unwrap();
+    tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
+
+    let error = phone.register_native(lab.native_addr()).await.unwrap_err();
+    assert_eq!(
+        error.downcast_ref::<keyprov::Error>(),
+        Some(&keyprov::Error::Superseded),
+        "{error:#}"
     );
 }
