@@ -6,7 +6,9 @@ use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 
 use keyprov::Error as KpError;
+use keyprov::KeyId;
 use keyprov::registrar::{Event, Registrar, RegistrarConfig, Session};
+use keyprov::wire::Message;
 use tokio::net::UdpSocket;
 use tracing::{debug, info};
 
@@ -34,11 +36,19 @@ pub struct Native {
     bindings: Mutex<HashMap<String, NativeBinding>>,
     agent: Arc<AgentClient>,
     service: String,
+    /// When each cached key was fetched: keyprov's registrar would use a key until its
+    /// lifetime ends, so a key older than `key_cache_seconds` is forgotten and fetched again,
+    /// and a superseded or revoked key is refused within that time, as on the SIP port. The
+    /// sequence number kept with the key goes too: a challenge-free registration by sequence
+    /// then gets a challenge first.
+    fetched: Mutex<HashMap<KeyId, u64>>,
+    key_cache_seconds: u64,
 }
 
 impl Native {
-    /// A service for `service` (the realm), fetching keys through `agent`.
-    pub(crate) fn new(service: &str, agent: Arc<AgentClient>) -> Self {
+    /// A service for `service` (the realm), fetching keys through `agent` and using each for
+    /// `key_cache_seconds` before asking the agent again.
+    pub(crate) fn new(service: &str, agent: Arc<AgentClient>, key_cache_seconds: u64) -> Self {
         let config = RegistrarConfig {
             service: service.as_bytes().to_vec(),
             challenge_lifetime: 30,
@@ -53,6 +63,8 @@ impl Native {
             bindings: Mutex::new(HashMap::new()),
             agent,
             service: service.into(),
+            fetched: Mutex::new(HashMap::new()),
+            key_cache_seconds,
         }
     }
 
@@ -88,6 +100,7 @@ impl Native {
     /// Runs one datagram through the peer's session; returns what to send back.
     pub async fn handle(&self, peer: SocketAddr, datagram: &[u8]) -> Vec<Vec<u8>> {
         let now = crate::now();
+        self.forget_stale_key(datagram, now);
         let mut session = self.take_session(peer);
         let mut result =
             session.handle_message(&mut lock(&self.registrar), now, &mut OsRng, datagram);
@@ -124,7 +137,10 @@ impl Native {
                 let key = match login {
                     Some(_) => Err(KpError::NotAuthorized),
                     None => match self.agent.fetch(&key_id, &self.service).await {
-                        Ok(answer) => answer,
+                        Ok(answer) => {
+                            self.fetched_now(key_id, now);
+                            answer
+                        }
                         Err(e) => {
                             debug!(error = %format!("{e:#}"), "native key fetch failed");
                             Err(KpError::UnknownKeyId)
@@ -148,6 +164,34 @@ impl Native {
             // PIN-signed registrations are refused before any PIN is checked (see FetchKey).
             other => debug!(%peer, event = ?other, "native registration event ignored"),
         }
+    }
+
+    /// Before a first message, forgets its key if it was fetched longer ago than the cache
+    /// time (or at an unknown time), so that the registration fetches it again.
+    fn forget_stale_key(&self, datagram: &[u8], now: u64) {
+        let key_id = match Message::decode(datagram) {
+            Ok(Message::RegisterHello(hello)) => hello.key_id,
+            Ok(Message::RegisterDirect(direct)) => direct.key_id,
+            _ => return,
+        };
+        let Ok(key_id) = KeyId::from_bytes(key_id) else {
+            return;
+        };
+        let fresh = lock(&self.fetched)
+            .get(&key_id)
+            .is_some_and(|&at| now < at.saturating_add(self.key_cache_seconds));
+        if !fresh {
+            lock(&self.registrar).forget(&key_id);
+        }
+    }
+
+    fn fetched_now(&self, key_id: KeyId, now: u64) {
+        let mut fetched = lock(&self.fetched);
+        if fetched.len() >= MAX_SESSIONS {
+            // Forgotten times count as stale: those keys are fetched again.
+            fetched.clear();
+        }
+        fetched.insert(key_id, now);
     }
 
     fn take_session(&self, peer: SocketAddr) -> Session {

@@ -155,7 +155,11 @@ pub async fn start(config: RegistrarConfig) -> Result<RunningRegistrar> {
         config.agent,
         TlsConnector::from(client_tls),
     ));
-    let native = Arc::new(Native::new(&config.realm, agent.clone()));
+    let native = Arc::new(Native::new(
+        &config.realm,
+        agent.clone(),
+        config.key_cache_seconds,
+    ));
     let native_socket = match config.native_listen {
         Some(addr) => Some(Arc::new(UdpSocket::bind(addr).await?)),
         None => None,
