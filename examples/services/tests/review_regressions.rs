@@ -1,6 +1,6 @@
 //! Regression tests from a review of the services: the PIN lockout under concurrent guesses,
 //! SIP stream framing with hostile lengths, the agent database's mode, a superseded key at the
-//! native registration port.
+//! native registration port, an agent that never finishes its TLS handshake.
 
 use keyprov_services::inventory;
 use keyprov_services::sip;
@@ -156,4 +156,50 @@ async fn superseded_key_is_refused_by_native_registration_once_its_cache_time_is
         Some(&keyprov::Error::Superseded),
         "{error:#}"
     );
+}
+
+/// An agent that accepts the registrar's connection but never answers its TLS handshake must
+/// cost one fetch timeout, not hang every later registration.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn silent_agent_costs_a_fetch_timeout_not_the_registrar() {
+    use keyprov::wire::{Message, RegisterHello};
+    use keyprov_services::registrar::{self, FETCH_TIMEOUT, RegistrarConfig};
+
+    let dir = tempfile::tempdir().unwrap();
+    let realm = "sip.example.test";
+    let pki = keyprov_services::tls::DemoPki::generate(dir.path(), &[realm]).unwrap();
+    // Accepted by the kernel's backlog, never served.
+    let silent = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let identity = pki.registrar(realm).unwrap().clone();
+    let mut config = RegistrarConfig::new(
+        realm,
+        silent.local_addr().unwrap(),
+        pki.ca.clone(),
+        identity,
+    );
+    config.native_listen = Some(std::net::SocketAddr::from(([127, 0, 0, 1], 0)));
+    let running = registrar::start(config).await.unwrap();
+
+    let agent = keyprov::AgentId::new("agent1").unwrap();
+    let device = keyprov::DeviceId::serial_number("SN1").unwrap();
+    let key_id = keyprov::KeyId::structured(1, agent, device, 1).to_bytes();
+    let hello = Message::RegisterHello(RegisterHello {
+        key_id: &key_id,
+        sequence: 0,
+        device_nonce: &[7; 32],
+        login: None,
+    })
+    .to_vec()
+    .unwrap();
+    let socket = tokio::net::UdpSocket::bind("127.0.0.1:0").await.unwrap();
+    socket.connect(running.native_addr.unwrap()).await.unwrap();
+    socket.send(&hello).await.unwrap();
+    let mut answer = [0u8; 64];
+    // Two attempts (the connection is reopened once), each within the fetch timeout.
+    let len = tokio::time::timeout(FETCH_TIMEOUT * 3, socket.recv(&mut answer))
+        .await
+        .expect("the registrar never answered")
+        .unwrap();
+    // Refused: the key could not be fetched.
+    assert_eq!(&answer[..len], &[0x01, 0x7f, 0x01, 0x2c]);
 }
