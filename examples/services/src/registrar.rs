@@ -587,10 +587,16 @@ impl AgentClient {
         let mut last_error = None;
         for _ in 0..2 {
             if connection.is_none() {
-                match self.connect().await {
-                    Ok(stream) => *connection = Some((stream, KeyClient::new())),
-                    Err(e) => {
+                // The handshake is bounded too: a silent agent would otherwise hold the
+                // connection lock, and with it every later fetch, for good.
+                match tokio::time::timeout(FETCH_TIMEOUT, self.connect()).await {
+                    Ok(Ok(stream)) => *connection = Some((stream, KeyClient::new())),
+                    Ok(Err(e)) => {
                         last_error = Some(e);
+                        continue;
+                    }
+                    Err(_) => {
+                        last_error = Some(anyhow::anyhow!("agent handshake timed out"));
                         continue;
                     }
                 }
