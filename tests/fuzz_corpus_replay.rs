@@ -303,6 +303,24 @@ const SEQUENCE_AFTER_CHALLENGE: &[u8] = &[0, 0, 7, 0, 5, 0, 5, 9, 2, 0, 5];
 const TIME_THEN_REPLAY: &[u8] = &[1, 0, 7, 0, 5, 9, 1, 4, 0, 4, 1, 0, 5];
 const FORGED_AND_MUTATED: &[u8] = &[0, 2, 7, 0, 5, 1, 3, 0x40, 0, 5, 8, 45];
 
+/// `role_agent`: no PIN required, channel binding, a well-formed anonymous provisioning
+/// request, the counter 9 reserved, a well-formed key request for 4711 at the service, approved.
+fn agent_script() -> Vec<u8> {
+    let mut script = vec![0, 4, 1, 2, 3, 4, 1, 0, 1, 5];
+    script.extend_from_slice(&[0; 32]);
+    script.extend_from_slice(&[0, 0, 3, 1, 9, 5, 0, 1, 5, 0, 7, 6, 0, 1, 0]);
+    script
+}
+
+/// `role_device`: provisioning for extension 4711, connected, a well-formed response, stored,
+/// closed.
+fn device_script() -> Vec<u8> {
+    let mut script = vec![1, 0, 0, 1, 4, 1, 2, 3, 4, 3, 0, 1, 5];
+    script.extend_from_slice(&[0x11; 32]);
+    script.extend_from_slice(&[4, 1, 5]);
+    script
+}
+
 fn role_seeds() -> Vec<(&'static str, String, Vec<u8>)> {
     let scripts = [
         ("challenge-response", CHALLENGE_RESPONSE),
@@ -311,10 +329,19 @@ fn role_seeds() -> Vec<(&'static str, String, Vec<u8>)> {
         ("time-replay", TIME_THEN_REPLAY),
         ("forged-mutated", FORGED_AND_MUTATED),
     ];
-    scripts
+    let mut out: Vec<_> = scripts
         .into_iter()
         .map(|(name, s)| ("role_registrar", name.to_owned(), s.to_vec()))
-        .collect()
+        .collect();
+    out.push(("role_agent", "issue-and-serve".into(), agent_script()));
+    out.push(("role_device", "provisioned".into(), device_script()));
+    out
+}
+
+#[test]
+fn agent_and_device_seeds_reach_the_oracle() {
+    assert_eq!(checks::agent_outcome(&agent_script()), (1, 1));
+    assert!(checks::device_outcome(&device_script()));
 }
 
 #[test]

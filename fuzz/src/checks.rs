@@ -11,16 +11,27 @@ use std::collections::VecDeque;
 use std::str::FromStr;
 
 use keyprov::Handle;
+use keyprov::agent::{
+    AgentConfig, Event as AgentEvent, KeyCheck, KeyService, KeyStatus,
+    Provisioning as AgentProvisioning, UserRecord,
+};
+use keyprov::device::{
+    AgentSession, Credentials as DeviceCredentials, Provisioning as DeviceProvisioning,
+    ProvisioningConfig, Subject as ProvisioningSubject,
+};
 use keyprov::device::{Event as DeviceEvent, Registration, RegistrationConfig, RegistrationMode};
 use keyprov::digest::header::header_text;
 use keyprov::digest::{AuthenticationInfo, Challenge, Credentials};
 use keyprov::keyid::{AgentId, DeviceId, DeviceIdType, KeyId, UnstructuredValue, ValueSource};
-use keyprov::keys::{MasterKeySchedule, SessionKeys};
+use keyprov::keys::{MasterKeySchedule, MasterKeyring, SessionKeys};
 use keyprov::registrar::{
     Event as RegistrarEvent, FetchedKey, Registrar, RegistrarConfig, Session,
 };
-use keyprov::secret::{DeviceSecretKey, MasterKey, ServiceKey};
-use keyprov::wire::{Message, MessageType};
+use keyprov::secret::{DeviceSecretKey, MasterKey, Pin, ServiceKey};
+use keyprov::wire::{
+    KeyRequest, Message, MessageType, ProvisionRequest, ProvisionResponse, SecretBytes,
+    Subject as WireSubject, UserProof,
+};
 
 use crate::meter;
 
@@ -50,6 +61,8 @@ pub const TARGETS: &[(&str, Check)] = &[
     ("digest_credentials", digest_credentials),
     ("digest_authentication_info", digest_authentication_info),
     ("role_registrar", role_registrar),
+    ("role_agent", role_agent),
+    ("role_device", role_device),
 ];
 
 /// The body of the target called `name`.
@@ -795,4 +808,520 @@ impl Attempt {
 
 fn same_session_keys(a: &SessionKeys, b: &SessionKeys) -> bool {
     a.device_to_registrar == b.device_to_registrar && a.registrar_to_device == b.registrar_to_device
+}
+
+// ---- the agent ----
+
+fn agent_config(require_pin: bool) -> AgentConfig {
+    let master = MasterKey::from_seed(&[0x5e; 32], b"fuzz.example", 1).expect("valid seed");
+    let mut keyring = MasterKeyring::new();
+    keyring.insert(&master).expect("a fresh epoch");
+    AgentConfig {
+        agent_id: AgentId::new("agent-1").expect("valid agent"),
+        keyring,
+        key_lifetime: 86_400,
+        require_pin,
+        max_pin_failures: 5,
+    }
+}
+
+/// A key request the agent's key service has seen, and what the host said about it.
+struct KeyRequestSeen {
+    request_id: u32,
+    key_id: KeyId,
+    service: Vec<u8>,
+    handle: Option<Handle>,
+    approved: bool,
+}
+
+/// What the agent oracle remembers.
+#[derive(Default)]
+struct AgentLedger {
+    pending_user: Option<Handle>,
+    pending_counter: Option<Handle>,
+    /// The counter the host last reserved.
+    reserved: Option<u32>,
+    pin_accepted: bool,
+    issued: Vec<(KeyId, u32)>,
+    requests: Vec<KeyRequestSeen>,
+    keys_sent: usize,
+}
+
+/// The agent's two machines fed arbitrary and well-formed requests and host answers. A key
+/// is issued only for a counter the host reserved, and with `require_pin` only after a PIN
+/// proof verified; the secret key sent is the one the master key derives for the key id sent;
+/// a registrar gets a per-service key only for a request the host approved, and it is the key
+/// the schedule derives for that key identifier and service.
+pub fn role_agent(data: &[u8]) {
+    agent_outcome(data);
+}
+
+/// Runs [`role_agent`] and reports how many keys the agent issued to devices and sent to
+/// registrars: the seeds must get that far, or the oracle is never asked.
+pub fn agent_outcome(data: &[u8]) -> (usize, usize) {
+    let mut script = Script::new(data);
+    let config = agent_config(script.byte() & 1 == 1);
+    let mut rng = CountingRng(0);
+    let mut provisioning = AgentProvisioning::new();
+    let _ = provisioning.handle_connected(script.bytes());
+    let mut service = KeyService::new([0x52; 32]);
+    let mut ledger = AgentLedger::default();
+    for _ in 0..MAX_STEPS {
+        if script.is_exhausted() {
+            break;
+        }
+        match script.choose(8) {
+            0 => provision_message(&mut provisioning, &config, &mut rng, script.bytes()),
+            1 => {
+                let request = well_formed_provision_request(&mut script);
+                provision_message(&mut provisioning, &config, &mut rng, &request);
+            }
+            2 => answer_user(&mut provisioning, &config, &mut ledger, &mut script),
+            3 => answer_counter(&mut provisioning, &config, &mut ledger, &mut script),
+            4 => key_service_message(&mut service, &config, &mut ledger, script.bytes()),
+            5 => {
+                let request = well_formed_key_request(&mut script);
+                key_service_message(&mut service, &config, &mut ledger, &request);
+            }
+            6 => answer_check(&mut service, &config, &mut ledger, &mut script),
+            _ => {
+                let _ = provisioning.handle_closed();
+            }
+        }
+        drain_agent(&mut provisioning, &mut service, &config, &mut ledger);
+    }
+    (ledger.issued.len(), ledger.keys_sent)
+}
+
+fn provision_message(
+    machine: &mut AgentProvisioning,
+    config: &AgentConfig,
+    rng: &mut CountingRng,
+    bytes: &[u8],
+) {
+    let failed_before = machine.is_failed();
+    let result = machine.handle_message(config, rng, bytes);
+    if failed_before {
+        assert_eq!(
+            result,
+            Err(keyprov::Error::Failed),
+            "a failed machine accepted input"
+        );
+    }
+}
+
+fn fuzz_key_id(script: &mut Script<'_>) -> KeyId {
+    let agent = AgentId::new("agent-1").expect("valid agent");
+    let digits = ["4711", "4712", "0815"][script.choose(3)];
+    let device = DeviceId::extension(digits).expect("valid extension");
+    KeyId::structured(
+        u16::from(script.byte() % 3),
+        agent,
+        device,
+        u32::from(script.byte()),
+    )
+}
+
+fn well_formed_provision_request(script: &mut Script<'_>) -> Vec<u8> {
+    let key_id = fuzz_key_id(script).to_bytes();
+    let proof = script.array::<32>();
+    let subject = match script.choose(3) {
+        0 => WireSubject::Anonymous,
+        1 => WireSubject::ProposedKeyId(&key_id),
+        _ => WireSubject::DeviceId(b"\x01\x044711"),
+    };
+    let user = (script.byte() & 1 == 1).then_some(UserProof {
+        login: b"alice",
+        proof: &proof,
+    });
+    let message = Message::ProvisionRequest(ProvisionRequest { subject, user });
+    message.to_vec().expect("a valid request encodes")
+}
+
+fn well_formed_key_request(script: &mut Script<'_>) -> Vec<u8> {
+    let key_id = fuzz_key_id(script).to_bytes();
+    let service: &[u8] = if script.byte() & 1 == 0 {
+        SERVICE
+    } else {
+        b"other.example"
+    };
+    let message = Message::KeyRequest(KeyRequest {
+        request_id: u32::from(script.byte()),
+        key_id: &key_id,
+        service,
+        login: None,
+    });
+    message.to_vec().expect("a valid request encodes")
+}
+
+fn answer_user(
+    machine: &mut AgentProvisioning,
+    config: &AgentConfig,
+    ledger: &mut AgentLedger,
+    script: &mut Script<'_>,
+) {
+    let Some(handle) = ledger.pending_user.take() else {
+        return;
+    };
+    let pin = Pin::new("2468").expect("valid pin");
+    let record = (script.byte() & 1 == 1).then(|| UserRecord {
+        verifier: keyprov::agent::pin_verifier(b"salt", &pin),
+        recent_failures: u32::from(script.byte() % 8),
+    });
+    let _ = machine.handle_user_result(config, 1_800_000_000, handle, record);
+}
+
+fn answer_counter(
+    machine: &mut AgentProvisioning,
+    config: &AgentConfig,
+    ledger: &mut AgentLedger,
+    script: &mut Script<'_>,
+) {
+    let Some(handle) = ledger.pending_counter.take() else {
+        return;
+    };
+    let counter = if script.byte() & 3 == 0 {
+        Err(keyprov::Error::Superseded)
+    } else {
+        Ok(u32::from(script.byte()))
+    };
+    ledger.reserved = counter.ok();
+    let _ = machine.handle_counter_result(config, 1_800_000_000, handle, counter);
+}
+
+fn key_service_message(
+    machine: &mut KeyService,
+    config: &AgentConfig,
+    ledger: &mut AgentLedger,
+    bytes: &[u8],
+) {
+    if let Ok(Message::KeyRequest(request)) = Message::decode(bytes)
+        && let Ok(key_id) = KeyId::from_bytes(request.key_id)
+    {
+        ledger.requests.push(KeyRequestSeen {
+            request_id: request.request_id,
+            key_id,
+            service: request.service.to_vec(),
+            handle: None,
+            approved: false,
+        });
+    }
+    let _ = machine.handle_message(config, bytes);
+}
+
+fn answer_check(
+    machine: &mut KeyService,
+    config: &AgentConfig,
+    ledger: &mut AgentLedger,
+    script: &mut Script<'_>,
+) {
+    let waiting = ledger
+        .requests
+        .iter()
+        .filter(|r| r.handle.is_some() && !r.approved)
+        .count();
+    if waiting == 0 {
+        return;
+    }
+    let index = script.choose(waiting);
+    let request = ledger
+        .requests
+        .iter_mut()
+        .filter(|r| r.handle.is_some() && !r.approved);
+    let request = request
+        .into_iter()
+        .nth(index)
+        .expect("index within the waiting requests");
+    let statuses = [
+        KeyStatus::Current {
+            not_after: 1_900_000_000,
+        },
+        KeyStatus::Superseded,
+        KeyStatus::Revoked,
+        KeyStatus::Unknown,
+    ];
+    let check = KeyCheck {
+        authorized: script.byte() & 3 != 0,
+        status: statuses[script.choose(statuses.len())],
+        pin_verifier: None,
+    };
+    request.approved = check.authorized && matches!(check.status, KeyStatus::Current { .. });
+    let handle = request
+        .handle
+        .take()
+        .expect("a waiting request has a handle");
+    let _ = machine.handle_check_result(config, 1_800_000_000, handle, check);
+}
+
+fn drain_agent(
+    provisioning: &mut AgentProvisioning,
+    service: &mut KeyService,
+    config: &AgentConfig,
+    ledger: &mut AgentLedger,
+) {
+    while let Some(event) = provisioning.poll_event() {
+        agent_event(event, config, ledger);
+    }
+    while let Some(bytes) = provisioning.poll_transmit() {
+        check_message(&bytes);
+        if let Ok(Message::ProvisionResponse(response)) = Message::decode(&bytes) {
+            let key_id = KeyId::from_bytes(response.key_id).expect("the agent sends valid key ids");
+            let issued = ledger
+                .issued
+                .iter()
+                .any(|(id, c)| *id == key_id && *c == response.counter);
+            assert!(issued, "a key sent without an issued event");
+            let expected = config
+                .keyring
+                .device_key(&key_id)
+                .expect("issued under a live epoch");
+            assert_eq!(
+                response.secret_key.0,
+                expected.expose_secret(),
+                "wrong device key sent"
+            );
+        }
+    }
+    while let Some(event) = service.poll_event() {
+        agent_event(event, config, ledger);
+    }
+    while let Some(bytes) = service.poll_transmit() {
+        check_message(&bytes);
+        if let Ok(Message::KeyResponse(response)) = Message::decode(&bytes) {
+            // Request ids may repeat: the key must be right for one approved request with it.
+            let approved = ledger.requests.iter().filter(|r| r.approved);
+            let mut matching = approved.filter(|r| r.request_id == response.request_id);
+            let right_key = matching.any(|request| {
+                let device_key = config
+                    .keyring
+                    .device_key(&request.key_id)
+                    .expect("live epoch");
+                let service_key = device_key
+                    .authentication_key()
+                    .service_key(&request.service);
+                service_key.expect("a valid service").expose_secret() == response.service_key.0
+            });
+            assert!(right_key, "a key sent that no approved request asked for");
+            ledger.keys_sent += 1;
+        }
+    }
+}
+
+fn agent_event(event: AgentEvent, config: &AgentConfig, ledger: &mut AgentLedger) {
+    match event {
+        AgentEvent::LookupUser { handle, .. } => ledger.pending_user = Some(handle),
+        AgentEvent::PinAccepted { .. } => ledger.pin_accepted = true,
+        AgentEvent::ReserveCounter { handle, .. } => ledger.pending_counter = Some(handle),
+        AgentEvent::Issued {
+            key_id, counter, ..
+        } => {
+            assert_eq!(
+                ledger.reserved,
+                Some(counter),
+                "issued a counter the host never reserved"
+            );
+            assert!(
+                !config.require_pin || ledger.pin_accepted,
+                "issued without a verified pin"
+            );
+            ledger.issued.push((key_id, counter));
+        }
+        AgentEvent::CheckKey {
+            handle,
+            key_id,
+            service,
+            ..
+        } => {
+            let unanswered = ledger.requests.iter_mut().rev().find(|r| {
+                r.handle.is_none() && !r.approved && r.key_id == key_id && r.service == service
+            });
+            let request = unanswered.expect("a check for a request that was never sent");
+            request.handle = Some(handle);
+        }
+        _ => {}
+    }
+}
+
+// ---- the device ----
+
+/// The device's machines fed arbitrary answers: provisioning ends only with credentials taken
+/// from a provisioning response that was fed to it and stored by the host, with the
+/// authentication key of that secret key; registration never succeeds, since nobody here
+/// holds the registrar's key.
+pub fn role_device(data: &[u8]) {
+    device_outcome(data);
+}
+
+/// Runs [`role_device`] and reports whether the device got provisioned.
+pub fn device_outcome(data: &[u8]) -> bool {
+    let mut script = Script::new(data);
+    let subjects = [
+        ProvisioningSubject::Anonymous,
+        ProvisioningSubject::DeviceId(DeviceId::extension("4711").expect("valid extension")),
+    ];
+    let config = ProvisioningConfig {
+        trust_anchor: [0x41; 32],
+        subject: subjects[script.choose(subjects.len())],
+        user: None,
+        expected_agent: None,
+        last_counter: None,
+        require_address: script.byte() & 1 == 1,
+        response_timeout: 30,
+    };
+    let mut machine = DeviceProvisioning::new(config);
+    let mut fed: Vec<Vec<u8>> = Vec::new();
+    let mut stored: Option<(Handle, DeviceCredentials)> = None;
+    let mut store_ok: Option<DeviceCredentials> = None;
+    let mut registration = device_registration(&mut script);
+    let mut now = 1_800_000_000;
+    for _ in 0..MAX_STEPS {
+        if script.is_exhausted() {
+            break;
+        }
+        match script.choose(8) {
+            0 => {
+                let _ = machine.handle_address();
+            }
+            1 => {
+                let binding = script.bytes();
+                let session = AgentSession {
+                    agent_identity: &[0x41; 32],
+                    channel_binding: binding,
+                };
+                let _ = machine.handle_connected(now, &session);
+            }
+            2 => {
+                let bytes = script.bytes().to_vec();
+                let _ = machine.handle_message(now, &bytes);
+                fed.push(bytes);
+            }
+            3 => {
+                let bytes = well_formed_provision_response(&mut script);
+                let _ = machine.handle_message(now, &bytes);
+                fed.push(bytes);
+            }
+            4 => {
+                if let Some((handle, credentials)) = stored.take() {
+                    let ok = script.byte() & 3 != 0;
+                    let result = if ok {
+                        Ok(())
+                    } else {
+                        Err(keyprov::Error::Failed)
+                    };
+                    if machine.handle_store_result(handle, result).is_ok() && ok {
+                        store_ok = Some(credentials);
+                    }
+                }
+            }
+            5 => {
+                let _ = machine.handle_closed();
+            }
+            6 => {
+                now += u64::from(script.byte());
+                let _ = machine.handle_timeout(now);
+                let _ = registration.handle_timeout(now);
+            }
+            _ => {
+                let _ = registration.handle_message(script.bytes());
+            }
+        }
+        drain_device(
+            &mut machine,
+            &mut registration,
+            &fed,
+            &mut stored,
+            store_ok.as_ref(),
+        );
+    }
+    machine.is_provisioned()
+}
+
+fn device_registration(script: &mut Script<'_>) -> Registration {
+    let fleet = Fleet::new();
+    let modes = [RegistrationMode::ChallengeResponse, RegistrationMode::Time];
+    let config = RegistrationConfig {
+        service: SERVICE.to_vec(),
+        mode: modes[script.choose(modes.len())],
+        sequence: 1,
+        user: None,
+        response_timeout: 30,
+    };
+    let mut registration =
+        Registration::new(config, fleet.key_id, &fleet.device_key).expect("valid configuration");
+    registration
+        .start(1_800_000_000, &mut CountingRng(0))
+        .expect("a registration starts");
+    registration
+}
+
+fn well_formed_provision_response(script: &mut Script<'_>) -> Vec<u8> {
+    let key_id = fuzz_key_id(script);
+    let counter = key_id.counter().unwrap_or(0);
+    let key_id = key_id.to_bytes();
+    let secret = script.array::<32>();
+    let message = Message::ProvisionResponse(ProvisionResponse {
+        key_id: &key_id,
+        counter,
+        not_after: 1_900_000_000,
+        agent_id: b"agent-1",
+        secret_key: SecretBytes(&secret),
+    });
+    message.to_vec().expect("a valid response encodes")
+}
+
+fn drain_device(
+    machine: &mut DeviceProvisioning,
+    registration: &mut Registration,
+    fed: &[Vec<u8>],
+    stored: &mut Option<(Handle, DeviceCredentials)>,
+    store_ok: Option<&DeviceCredentials>,
+) {
+    while let Some(bytes) = machine.poll_transmit() {
+        check_message(&bytes);
+    }
+    while let Some(bytes) = registration.poll_transmit() {
+        check_message(&bytes);
+    }
+    while let Some(event) = machine.poll_event() {
+        match event {
+            DeviceEvent::StoreCredentials {
+                handle,
+                credentials,
+            } => {
+                assert!(
+                    came_from(fed, &credentials),
+                    "credentials not from any response fed"
+                );
+                *stored = Some((handle, credentials));
+            }
+            DeviceEvent::Provisioned {
+                key_id,
+                authentication_key,
+            } => {
+                let credentials = store_ok.expect("provisioned before the host stored the key");
+                assert_eq!(key_id, credentials.key_id, "provisioned another key id");
+                let expected = credentials.secret_key.authentication_key();
+                assert!(expected == authentication_key, "wrong authentication key");
+            }
+            _ => {}
+        }
+    }
+    while let Some(event) = registration.poll_event() {
+        assert!(
+            !matches!(event, DeviceEvent::Registered { .. }),
+            "registered with no registrar"
+        );
+    }
+}
+
+/// Whether `credentials` are exactly those of a provisioning response in `fed`.
+fn came_from(fed: &[Vec<u8>], credentials: &DeviceCredentials) -> bool {
+    fed.iter().any(|bytes| match Message::decode(bytes) {
+        Ok(Message::ProvisionResponse(response)) => {
+            response.key_id == credentials.key_id.to_bytes()
+                && response.counter == credentials.counter
+                && response.secret_key.0 == credentials.secret_key.expose_secret()
+        }
+        _ => false,
+    })
 }
