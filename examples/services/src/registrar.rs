@@ -117,6 +117,11 @@ impl RunningRegistrar {
         self.native.registered(crate::now())
     }
 
+    /// How many REGISTER requests were answered 200 since start.
+    pub fn registrations(&self) -> u64 {
+        self.state.registrations.load(Ordering::Relaxed)
+    }
+
     /// How many keys were fetched from the agent since start.
     pub fn keys_fetched(&self) -> u64 {
         self.state.fetches.load(Ordering::Relaxed)
@@ -131,6 +136,7 @@ struct State {
     agent: Arc<AgentClient>,
     to_tag: String,
     fetches: AtomicU64,
+    registrations: AtomicU64,
 }
 
 struct CachedKey {
@@ -172,6 +178,7 @@ pub async fn start(config: RegistrarConfig) -> Result<RunningRegistrar> {
         agent: agent.clone(),
         to_tag: sip::token(""),
         fetches: AtomicU64::new(0),
+        registrations: AtomicU64::new(0),
         config,
     });
     let mut tasks = JoinSet::new();
@@ -414,7 +421,8 @@ impl State {
         let call_id = message.required(&Name::CALL_ID)?;
         let mut bindings = lock(&self.bindings);
         match message.contacts()? {
-            None => bindings.remove_all(aor),
+            None if default == 0 => bindings.remove_all(aor),
+            None => bail!("contact * needs expires 0"),
             Some(contacts) => {
                 let mut wanted = Vec::with_capacity(contacts.len());
                 for contact in contacts {
@@ -458,6 +466,7 @@ impl State {
         if !info.is_empty() {
             extra.push(("Authentication-Info", info));
         }
+        self.registrations.fetch_add(1, Ordering::Relaxed);
         debug!(aor, %peer, "registered");
         Ok(sip::response(message, 200, "OK", &self.to_tag, &extra))
     }

@@ -113,3 +113,29 @@ async fn native_registration_on_its_own_port() {
     let mut forged = Phone::with_tls(stranger, lab.phone_tls()).unwrap();
     assert!(forged.register_native(lab.native_addr()).await.is_err());
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn running_phone_refreshes_before_its_binding_lapses() {
+    let dir = tempfile::tempdir().unwrap();
+    let phones = inventory::parse(&inventory::synthetic(1)).unwrap();
+    let options = LabOptions {
+        min_expires: 1,
+        ..LabOptions::default()
+    };
+    let lab = Lab::start(dir.path(), &phones, options).await.unwrap();
+    let mut config = lab.phone_config(&phones[0], Transport::Tcp);
+    config.expires = 2;
+    let phone = Phone::with_tls(config, lab.phone_tls()).unwrap();
+    let running = tokio::spawn(phone.run());
+
+    // A 2 s binding refreshed at half time: still bound after 3.5 s, after three or more 200s.
+    tokio::time::sleep(std::time::Duration::from_millis(3500)).await;
+    let registrar = lab.registrar.as_ref().unwrap();
+    assert_eq!(registrar.registered(), 1);
+    assert!(
+        registrar.registrations() >= 3,
+        "{}",
+        registrar.registrations()
+    );
+    running.abort();
+}
