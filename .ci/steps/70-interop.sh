@@ -23,7 +23,12 @@ fi
 { sipp -v || true; } | grep -m 1 SIPp
 { linphonec --version || true; } 2>&1 | head -n 1
 
-# The agent, registrar and phone examples the keyprov scripts run.
+# The agent, registrar and phone examples the keyprov scripts run, and an installed keyprov C
+# library for the C phone (examples/c/phone_openssl.c), which the scripts build themselves.
 cargo build --quiet -p keyprov-services --bins
+KEYPROV_PREFIX=$(mktemp -d)
+trap 'rm -rf "${KEYPROV_PREFIX}"' EXIT
+bindings/c/install.sh "${KEYPROV_PREFIX}" >/dev/null
+export KEYPROV_PREFIX
 
 bash tests/interop/run-all.sh

@@ -5,12 +5,14 @@
  *   phone_openssl --agent 127.0.0.1:PORT --ca CA.pem --agent-cert AGENT.pem
  *                 --device sn:SERIAL [--login LOGIN --pin-file FILE]
  *                 --registrar 127.0.0.1:PORT --domain DOMAIN [--agent-name NAME]
- *                 [--service SERVICE]
+ *                 [--service SERVICE] [--credentials FILE]
  *
  * The agent's certificate must chain to CA.pem and name NAME (agent.keyprov.test by default);
  * its SHA-256 must equal that of AGENT.pem, the trust anchor keyprov checks. The Digest
  * password is derived for SERVICE, by default DOMAIN (the registrar's realm); naming another
- * service shows the registrar refuses a password that is not for it.
+ * service shows the registrar refuses a password that is not for it. With --credentials the
+ * phone keeps what the agent issued in FILE (mode 0600, the phone example's format) and, while
+ * the key is valid, registers with it without provisioning again.
  *
  * keyprov's C ABI does the provisioning protocol: the request, the agent's answer, the key
  * identifier and the SIP Digest password. OpenSSL does the rest: the TLS session, its exporter
@@ -24,6 +26,7 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <netinet/in.h>
 #include <poll.h>
 #include <stdint.h>
@@ -69,6 +72,7 @@ struct options {
     unsigned short registrar_port;
     const char *domain;
     const char *service;
+    const char *credentials;
 };
 
 /* A loopback peer: host and port. */
@@ -128,6 +132,8 @@ static int parse_option(struct options *o, const char *name, char *value) {
         o->domain = value;
     } else if (strcmp(name, "--service") == 0) {
         o->service = value;
+    } else if (strcmp(name, "--credentials") == 0) {
+        o->credentials = value;
     } else {
         return -1;
     }
@@ -150,7 +156,7 @@ static int parse_options(int argc, char **argv, struct options *o) {
         fprintf(stderr, "usage: phone_openssl --agent HOST:PORT --ca CA.pem --agent-cert AGENT.pem"
                         " --device sn:SERIAL [--login LOGIN --pin-file FILE]"
                         " --registrar HOST:PORT --domain DOMAIN [--agent-name NAME]"
-                        " [--service SERVICE]\n");
+                        " [--service SERVICE] [--credentials FILE]\n");
         return -1;
     }
     return 0;
@@ -372,8 +378,16 @@ static int format_register(char *out, size_t capacity, const struct dialog *d,
     return n > 0 && (size_t)n < capacity ? n : -1;
 }
 
-/* Sends `request` and waits for a final response to it (1xx are skipped), retransmitting. */
-static int sip_exchange(int fd, const char *request, size_t len, char *response,
+/* Whether `response` answers the REGISTER with CSeq `cseq`. */
+static int answers(const char *response, unsigned cseq) {
+    char wanted[40];
+    snprintf(wanted, sizeof wanted, "\r\nCSeq: %u REGISTER\r\n", cseq);
+    return strstr(response, wanted) != NULL;
+}
+
+/* Sends `request` and waits for its final response (1xx and strays are skipped), resending
+   it up to SIP_TRIES times. */
+static int sip_exchange(int fd, const char *request, size_t len, unsigned cseq, char *response,
                         size_t capacity) {
     int attempt;
     for (attempt = 0; attempt < SIP_TRIES; attempt++) {
@@ -389,7 +403,7 @@ static int sip_exchange(int fd, const char *request, size_t len, char *response,
                 return -1;
             }
             response[got] = '\0';
-            if (strncmp(response, "SIP/2.0 1", 9) != 0) {
+            if (strncmp(response, "SIP/2.0 1", 9) != 0 && answers(response, cseq)) {
                 return 0;
             }
         }
@@ -434,6 +448,20 @@ static void challenge_param(const char *params, const char *name, char *out, siz
     }
 }
 
+/* Whether the comma-separated token list `list` holds `token`. */
+static int has_token(const char *list, const char *token) {
+    size_t len = strlen(token);
+    const char *p = list;
+    while (*p != '\0') {
+        p += strspn(p, ", ");
+        if (strncmp(p, token, len) == 0 && (p[len] == '\0' || p[len] == ',' || p[len] == ' ')) {
+            return 1;
+        }
+        p += strcspn(p, ",");
+    }
+    return 0;
+}
+
 static void parse_challenge(const char *params, struct challenge *c) {
     char qop[PARAM_MAX];
     challenge_param(params, "algorithm", c->algorithm, sizeof c->algorithm);
@@ -444,7 +472,7 @@ static void parse_challenge(const char *params, struct challenge *c) {
     challenge_param(params, "nonce", c->nonce, sizeof c->nonce);
     challenge_param(params, "opaque", c->opaque, sizeof c->opaque);
     challenge_param(params, "qop", qop, sizeof qop);
-    c->qop_auth = strstr(qop, "auth") != NULL && strstr(qop, "auth-int") != qop;
+    c->qop_auth = has_token(qop, "auth");
 }
 
 /* The best Digest challenge of a 401: SHA-256 before MD5. Returns -1 when none is usable. */
@@ -469,17 +497,17 @@ static int best_challenge(const char *response, struct challenge *best) {
     return found ? 0 : -1;
 }
 
-/* The Authorization header value answering `c` (RFC 7616 section 3.4.1). */
-static int format_authorization(char *out, size_t capacity, const struct challenge *c,
-                                const char *user, const char *password, const char *uri) {
-    char text[1024], ha1[HEX_MAX], ha2[HEX_MAX], response[HEX_MAX], cnonce[17];
-    int n;
-    random_hex(cnonce, 8);
+/* The response of RFC 7616 section 3.4.1 for `c`, with qop=auth when offered. */
+static int digest_response(const struct challenge *c, const char *user, const char *password,
+                           const char *uri, const char *cnonce, char response[HEX_MAX]) {
+    char text[1024], ha1[HEX_MAX], ha2[HEX_MAX];
+    int status;
     snprintf(text, sizeof text, "%s:%s:%s", user, c->realm, password);
-    n = digest_hex(c->algorithm, text, ha1);
+    status = digest_hex(c->algorithm, text, ha1);
     OPENSSL_cleanse(text, sizeof text);
     snprintf(text, sizeof text, "REGISTER:%s", uri);
-    if (n != 0 || digest_hex(c->algorithm, text, ha2) != 0) {
+    if (status != 0 || digest_hex(c->algorithm, text, ha2) != 0) {
+        OPENSSL_cleanse(ha1, sizeof ha1);
         return -1;
     }
     if (c->qop_auth) {
@@ -488,20 +516,30 @@ static int format_authorization(char *out, size_t capacity, const struct challen
         snprintf(text, sizeof text, "%s:%s:%s", ha1, c->nonce, ha2);
     }
     OPENSSL_cleanse(ha1, sizeof ha1);
-    if (digest_hex(c->algorithm, text, response) != 0) {
+    status = digest_hex(c->algorithm, text, response);
+    OPENSSL_cleanse(text, sizeof text);
+    return status;
+}
+
+/* The Authorization header value answering `c`. */
+static int format_authorization(char *out, size_t capacity, const struct challenge *c,
+                                const char *user, const char *password, const char *uri) {
+    char response[HEX_MAX], cnonce[17], qop[64] = "", opaque[PARAM_MAX + 16] = "";
+    int n;
+    random_hex(cnonce, 8);
+    if (digest_response(c, user, password, uri, cnonce, response) != 0) {
         return -1;
+    }
+    if (c->qop_auth) {
+        snprintf(qop, sizeof qop, ", qop=auth, nc=00000001, cnonce=\"%s\"", cnonce);
+    }
+    if (c->opaque[0] != '\0') {
+        snprintf(opaque, sizeof opaque, ", opaque=\"%s\"", c->opaque);
     }
     n = snprintf(out, capacity,
                  "Digest username=\"%s\", realm=\"%s\", nonce=\"%s\", uri=\"%s\", "
-                 "response=\"%s\", algorithm=%s%s%s%s%s%s",
-                 user, c->realm, c->nonce, uri, response, c->algorithm,
-                 c->qop_auth ? ", qop=auth, nc=00000001, cnonce=\"" : "",
-                 c->qop_auth ? cnonce : "", c->qop_auth ? "\"" : "",
-                 c->opaque[0] ? ", opaque=\"" : "", c->opaque[0] ? c->opaque : "");
-    if (n > 0 && c->opaque[0] && (size_t)n + 1 < capacity) {
-        strcat(out, "\"");
-        n++;
-    }
+                 "response=\"%s\", algorithm=%s%s%s",
+                 user, c->realm, c->nonce, uri, response, c->algorithm, qop, opaque);
     return n > 0 && (size_t)n < capacity ? 0 : -1;
 }
 
@@ -518,44 +556,50 @@ static int local_address(int fd, char *out, size_t capacity) {
     return 0;
 }
 
+/* One REGISTER transaction of `d`: request `cseq`, with `authorization` unless NULL. */
+static int sip_transaction(int fd, const struct dialog *d, const char *domain, const char *user,
+                           unsigned cseq, const char *authorization, char *response,
+                           size_t capacity) {
+    char request[SIP_MAX];
+    int n = format_register(request, sizeof request, d, domain, user, cseq, authorization);
+    if (n < 0) {
+        fprintf(stderr, "phone: REGISTER longer than %d bytes\n", SIP_MAX);
+        return -1;
+    }
+    return sip_exchange(fd, request, (size_t)n, cseq, response, capacity);
+}
+
+static int dialog_init(int fd, struct dialog *d) {
+    random_hex(d->call_id, 16);
+    random_hex(d->from_tag, 8);
+    return local_address(fd, d->local, sizeof d->local);
+}
+
 /*
- * Registers once: REGISTER, the 401, the answer with the strongest algorithm offered, the
- * final response. Returns its status code, or -1 when the exchange broke down.
+ * Registers once: REGISTER, a 401 challenge (anything else is a failure, a 200 included: a
+ * registrar that does not authenticate proves nothing), the answer with the strongest algorithm
+ * offered, the final response. Returns its status code, or -1.
  */
 static int sip_register(const struct peer *registrar, const char *domain, const char *user,
                         const char *password) {
-    char request[SIP_MAX], response[SIP_MAX], authorization[2048], uri[300];
+    char response[SIP_MAX], authorization[2048], uri[300];
     struct challenge challenge;
     struct dialog dialog;
-    int fd = connect_socket(registrar, SOCK_DGRAM), n, status = -1;
-    if (fd < 0 || local_address(fd, dialog.local, sizeof dialog.local) != 0) {
-        goto done;
-    }
-    random_hex(dialog.call_id, 16);
-    random_hex(dialog.from_tag, 8);
+    int fd = connect_socket(registrar, SOCK_DGRAM), status = -1;
     snprintf(uri, sizeof uri, "sip:%s", domain);
-
-    n = format_register(request, sizeof request, &dialog, domain, user, 1, NULL);
-    if (n < 0 || sip_exchange(fd, request, (size_t)n, response, sizeof response) != 0) {
+    if (fd < 0 || dialog_init(fd, &dialog) != 0 ||
+        sip_transaction(fd, &dialog, domain, user, 1, NULL, response, sizeof response) != 0) {
         goto done;
     }
-    status = status_code(response);
-    if (status != 401) {
-        fprintf(stderr, "phone: unchallenged REGISTER answered %d\n", status);
+    if (status_code(response) != 401 || best_challenge(response, &challenge) != 0) {
+        fprintf(stderr, "phone: REGISTER without credentials got %d, not an MD5 or SHA-256 "
+                        "Digest challenge\n", status_code(response));
         goto done;
     }
-    if (best_challenge(response, &challenge) != 0) {
-        fprintf(stderr, "phone: no MD5 or SHA-256 Digest challenge in the 401\n");
-        status = -1;
-        goto done;
-    }
-    status = -1;
     if (format_authorization(authorization, sizeof authorization, &challenge, user, password,
-                             uri) != 0) {
-        goto done;
-    }
-    n = format_register(request, sizeof request, &dialog, domain, user, 2, authorization);
-    if (n < 0 || sip_exchange(fd, request, (size_t)n, response, sizeof response) != 0) {
+                             uri) != 0 ||
+        sip_transaction(fd, &dialog, domain, user, 2, authorization, response,
+                        sizeof response) != 0) {
         goto done;
     }
     status = status_code(response);
@@ -578,6 +622,7 @@ enum { BINDING_LEN = 32, KEY_LEN = 32 };
 
 /* What provisioning leaves the phone with. */
 struct provisioned {
+    const char *credentials_path; /* where to keep the credentials, or NULL */
     uint8_t key_id[KEYPROV_KEY_ID_MAX_LEN];
     size_t key_id_len;
     uint8_t authentication_key[KEY_LEN];
@@ -641,6 +686,136 @@ static int read_pin(const char *path, char *pin, size_t capacity) {
     return 0;
 }
 
+/* ---------------------------------------------------------------- the credentials file */
+
+static void hex_encode(const uint8_t *bytes, size_t len, char *out) {
+    static const char hex[] = "0123456789abcdef";
+    size_t i;
+    for (i = 0; i < len; i++) {
+        out[2 * i] = hex[bytes[i] >> 4];
+        out[2 * i + 1] = hex[bytes[i] & 15];
+    }
+    out[2 * len] = '\0';
+}
+
+static int hex_decode(const char *text, uint8_t *out, size_t len) {
+    size_t i;
+    unsigned value;
+    if (strlen(text) != 2 * len || strspn(text, "0123456789abcdefABCDEF") != 2 * len) {
+        return -1;
+    }
+    for (i = 0; i < len; i++) {
+        if (sscanf(text + 2 * i, "%2x", &value) != 1) {
+            return -1;
+        }
+        out[i] = (uint8_t)value;
+    }
+    return 0;
+}
+
+static int key_id_text(const uint8_t *bytes, size_t len, char *out, size_t capacity) {
+    keyprov_key_id *key_id = NULL;
+    size_t written = 0;
+    keyprov_result result = keyprov_key_id_decode(bytes, len, &key_id);
+    if (result == KEYPROV_OK) {
+        result = keyprov_key_id_text(key_id, out, capacity, &written);
+    }
+    keyprov_key_id_free(key_id);
+    if (result != KEYPROV_OK) {
+        report_keyprov("key identifier", result);
+        return -1;
+    }
+    return 0;
+}
+
+/* Writes the credentials as the phone example does, to a new private file then renamed. */
+static int write_credentials(const char *path, const keyprov_device_event *event) {
+    char key_id[KEYPROV_KEY_ID_MAX_TEXT_LEN + 1], secret[2 * KEY_LEN + 1], partial[4096];
+    FILE *file;
+    int fd, status = -1;
+    if (key_id_text(event->key_id, event->key_id_len, key_id, sizeof key_id) != 0) {
+        return -1;
+    }
+    snprintf(partial, sizeof partial, "%s.partial", path);
+    unlink(partial);
+    fd = open(partial, O_WRONLY | O_CREAT | O_EXCL, 0600);
+    file = fd < 0 ? NULL : fdopen(fd, "w");
+    if (file != NULL) {
+        hex_encode(event->key, KEY_LEN, secret);
+        fprintf(file, "# keyprov phone credentials: keep private\nkey_id=%s\ncounter=%lu\n"
+                      "not_after=%llu\nsecret=%s\n",
+                key_id, (unsigned long)event->counter, (unsigned long long)event->not_after,
+                secret);
+        OPENSSL_cleanse(secret, sizeof secret);
+        status = fclose(file) == 0 && rename(partial, path) == 0 ? 0 : -1;
+    }
+    if (status != 0) {
+        fprintf(stderr, "phone: cannot write the credentials file %s: %s\n", path,
+                strerror(errno));
+    }
+    return status;
+}
+
+/* Takes one `name=value` line into `key_id` or `secret`; other lines are ignored. */
+static void credentials_line(char *line, char *key_id, size_t key_id_capacity, char *secret,
+                             size_t secret_capacity, unsigned long long *not_after) {
+    line[strcspn(line, "\r\n")] = '\0';
+    if (strncmp(line, "key_id=", 7) == 0 && strlen(line + 7) < key_id_capacity) {
+        strcpy(key_id, line + 7);
+    } else if (strncmp(line, "secret=", 7) == 0 && strlen(line + 7) < secret_capacity) {
+        strcpy(secret, line + 7);
+    } else if (strncmp(line, "not_after=", 10) == 0) {
+        *not_after = strtoull(line + 10, NULL, 10);
+    }
+}
+
+/* The key of a credentials file: the key identifier and the authentication key. */
+static int load_key(const char *key_id_text, const char *secret_hex, struct provisioned *out) {
+    keyprov_key_id *key_id = NULL;
+    uint8_t secret[KEY_LEN];
+    keyprov_result result = KEYPROV_INVALID_VALUE;
+    if (hex_decode(secret_hex, secret, KEY_LEN) == 0) {
+        result = keyprov_key_id_parse(key_id_text, strlen(key_id_text), &key_id);
+    }
+    if (result == KEYPROV_OK) {
+        result = keyprov_key_id_encode(key_id, out->key_id, sizeof out->key_id, &out->key_id_len);
+    }
+    if (result == KEYPROV_OK) {
+        result = keyprov_authentication_key(secret, KEY_LEN, out->authentication_key, KEY_LEN);
+    }
+    keyprov_key_id_free(key_id);
+    keyprov_secure_zero(secret, sizeof secret);
+    if (result != KEYPROV_OK) {
+        report_keyprov("credentials file", result);
+        return -1;
+    }
+    out->done = 1;
+    return 0;
+}
+
+/* Reads the credentials file: 0 loaded, 1 none or expired (provision), -1 unusable. */
+static int read_credentials(const char *path, struct provisioned *out) {
+    char line[256], key_id[KEYPROV_KEY_ID_MAX_TEXT_LEN + 1] = "", secret[2 * KEY_LEN + 1] = "";
+    unsigned long long not_after = 0;
+    FILE *file = fopen(path, "r");
+    int status;
+    if (file == NULL) {
+        return errno == ENOENT ? 1 : -1;
+    }
+    while (fgets(line, sizeof line, file) != NULL) {
+        credentials_line(line, key_id, sizeof key_id, secret, sizeof secret, &not_after);
+    }
+    fclose(file);
+    OPENSSL_cleanse(line, sizeof line);
+    if (not_after <= (unsigned long long)time(NULL)) {
+        status = 1;
+    } else {
+        status = load_key(key_id, secret, out);
+    }
+    OPENSSL_cleanse(secret, sizeof secret);
+    return status;
+}
+
 static int send_pending(keyprov_device_provisioning *machine, SSL *ssl) {
     uint8_t bytes[FRAME_MAX];
     size_t len = 0;
@@ -662,12 +837,15 @@ static int send_pending(keyprov_device_provisioning *machine, SSL *ssl) {
 
 static void on_store(keyprov_device_provisioning *machine, const keyprov_device_event *event,
                      struct provisioned *out) {
-    /* A real phone writes the key identifier and the secret key to flash before answering;
-       this one only needs the key identifier afterwards. */
+    keyprov_result stored = KEYPROV_OK;
+    /* Durable before the agent is told: a phone that loses its key must not think it has one. */
+    if (out->credentials_path != NULL && write_credentials(out->credentials_path, event) != 0) {
+        stored = KEYPROV_FAILED;
+    }
     memcpy(out->key_id, event->key_id, event->key_id_len);
     out->key_id_len = event->key_id_len;
-    out->stored = 1;
-    keyprov_device_provisioning_handle_store_result(machine, event->handle, KEYPROV_OK);
+    out->stored = stored == KEYPROV_OK;
+    keyprov_device_provisioning_handle_store_result(machine, event->handle, stored);
 }
 
 /* Handles every pending event; returns -1 once the machine failed. */
@@ -771,6 +949,7 @@ static int provision(const struct options *o, struct provisioned *out) {
 
     memset(&config, 0, sizeof config);
     memset(out, 0, sizeof *out);
+    out->credentials_path = o->credentials;
     if (trust_anchor(o->agent_cert, config.trust_anchor) != 0 ||
         (o->pin_file != NULL && read_pin(o->pin_file, pin, sizeof pin) != 0)) {
         return -1;
@@ -800,21 +979,17 @@ static int provision(const struct options *o, struct provisioned *out) {
     return status;
 }
 
-/* The SIP Digest username (key identifier text) and password for `realm`. */
-static int sip_credentials(const struct provisioned *p, const char *realm, char *user,
+/* The SIP Digest username (key identifier text) and password for `service`. */
+static int sip_credentials(const struct provisioned *p, const char *service, char *user,
                            size_t user_capacity, char *password, size_t password_capacity) {
-    keyprov_key_id *key_id = NULL;
     uint8_t service_key[KEY_LEN];
     size_t len = 0;
-    keyprov_result result = keyprov_key_id_decode(p->key_id, p->key_id_len, &key_id);
-    if (result == KEYPROV_OK) {
-        result = keyprov_key_id_text(key_id, user, user_capacity, &len);
+    keyprov_result result;
+    if (key_id_text(p->key_id, p->key_id_len, user, user_capacity) != 0) {
+        return -1;
     }
-    keyprov_key_id_free(key_id);
-    if (result == KEYPROV_OK) {
-        result = keyprov_service_key(p->authentication_key, KEY_LEN, (const uint8_t *)realm,
-                                     strlen(realm), service_key, sizeof service_key);
-    }
+    result = keyprov_service_key(p->authentication_key, KEY_LEN, (const uint8_t *)service,
+                                 strlen(service), service_key, sizeof service_key);
     if (result == KEYPROV_OK) {
         result = keyprov_digest_password(service_key, sizeof service_key, password,
                                          password_capacity, &len);
@@ -837,7 +1012,13 @@ int main(int argc, char **argv) {
     if (parse_options(argc, argv, &options) != 0) {
         return EXIT_FAILURE_OTHER;
     }
-    status = provision(&options, &provisioned);
+    memset(&provisioned, 0, sizeof provisioned);
+    status = options.credentials ? read_credentials(options.credentials, &provisioned) : 1;
+    if (status == 0) {
+        printf("phone: registering with the stored key\n");
+    } else if (status == 1) {
+        status = provision(&options, &provisioned);
+    }
     if (status != 0) {
         keyprov_secure_zero(&provisioned, sizeof provisioned);
         return status == -2 ? EXIT_AGENT_REFUSED : EXIT_FAILURE_OTHER;

@@ -3,8 +3,8 @@
 # in C on OpenSSL (TLS 1.3, exporter channel binding, Digest hashes) and keyprov's C ABI (the
 # provisioning protocol, the key identifier, the Digest password). Built here with
 # -Wall -Wextra -Werror under AddressSanitizer and UndefinedBehaviorSanitizer.
-#   1. it provisions over TLS and registers over SIP Digest (SHA-256); the password of another
-#      service is refused;
+#   1. it provisions over TLS and registers over SIP Digest (SHA-256); with a credentials file
+#      it registers again on the stored key; the password of another service is refused;
 #   2. with a user PIN it provisions and registers; a wrong PIN is refused by the agent;
 #   3. a trust anchor that is not the agent's, a CA that did not sign the agent's certificate
 #      and a device the agent does not know each stop it before any key is issued.
@@ -13,39 +13,18 @@
 source "$(dirname "$0")/lib.sh"
 kp_scratch keyprov-phone-c
 
-repo=$(cd "${KP_INTEROP_DIR}/../.." && pwd)
-prefix=${KEYPROV_PREFIX:-}
-if [[ -z ${prefix} ]]; then
-    prefix="${KP_SCRATCH}/keyprov"
-    "${repo}/bindings/c/install.sh" "${prefix}" >"${KP_SCRATCH}/install.log" 2>&1
-fi
-phone="${KP_SCRATCH}/phone_openssl"
-export PKG_CONFIG_PATH="${prefix}/lib/pkgconfig"
-read -ra keyprov_cflags < <(pkg-config --cflags keyprov)
-read -ra keyprov_libs < <(pkg-config --libs keyprov)
 kp_check "phone_openssl.c builds with -Wall -Wextra -Werror under ASan and UBSan" \
-    cc -std=c99 -pedantic -Wall -Wextra -Werror -O1 -g -fno-omit-frame-pointer \
-    -fsanitize=address,undefined -fno-sanitize-recover=all "${keyprov_cflags[@]}" \
-    -o "${phone}" "${repo}/examples/c/phone_openssl.c" "${keyprov_libs[@]}" \
-    -Wl,-rpath,"${prefix}/lib" -lssl -lcrypto
-export ASAN_OPTIONS=detect_leaks=1:abort_on_error=0
+    kp_phone_c_build
 
 KP_REALM=sip.example.test
 kp_agent_start
 port=$(kp_free_port)
 kp_registrar_start "${port}" "${KP_SCRATCH}/registrar.log"
 
-# Runs the C phone: run_phone LABEL EXPECTED_STATUS ARGS...; true when it exits with
-# EXPECTED_STATUS (0 registered, 2 refused by the registrar, 3 refused by the agent, 1 other)
-# and AddressSanitizer reported nothing.
 run_phone() {
-    local label=$1 expected=$2 status=0
+    local label=$1 expected=$2
     shift 2
-    timeout 60 "${phone}" --agent "127.0.0.1:${KP_AGENT_DEVICE_PORT}" --ca "${KP_PKI}/ca.pem" \
-        --registrar "127.0.0.1:${port}" --domain "${KP_REALM}" "$@" \
-        >"${KP_SCRATCH}/${label}.out" 2>&1 || status=$?
-    sed 's/^/   /' "${KP_SCRATCH}/${label}.out"
-    ! grep -q 'Sanitizer' "${KP_SCRATCH}/${label}.out" && [[ ${status} -eq ${expected} ]]
+    kp_phone_c "${label}" "${expected}" "${port}" "$@"
 }
 anchor=(--agent-cert "${KP_PKI}/agent.pem")
 
@@ -57,6 +36,18 @@ kp_check "C phone: the registrar accepted the key identifier the agent issued" \
 user=$(sed -n 's/^phone: provisioned as //p' "${KP_SCRATCH}/plain.out")
 kp_check "C phone: the agent logged that key identifier for sn:SNINTEROP04" \
     grep -q "key issued key_id=${user} device=sn:SNINTEROP04" "${KP_SCRATCH}/agent.log"
+
+keys_before=$(grep -c 'key issued' "${KP_SCRATCH}/agent.log")
+kp_check "C phone: with a credentials file it provisions, keeps the key and registers" \
+    run_phone stored-1 0 "${anchor[@]}" --device sn:SNINTEROP01 \
+    --credentials "${KP_SCRATCH}/c.cred"
+kp_check "C phone: a second run registers with the stored key" \
+    run_phone stored-2 0 "${anchor[@]}" --device sn:SNINTEROP01 \
+    --credentials "${KP_SCRATCH}/c.cred"
+kp_check "C phone: ... and the agent issued one key for both runs" \
+    test "$(grep -c 'key issued' "${KP_SCRATCH}/agent.log")" -eq $((keys_before + 1))
+kp_check "C phone: the credentials file is private to its owner" \
+    test "$(stat -c %a "${KP_SCRATCH}/c.cred")" = 600
 
 kp_check "C phone: a Digest password derived for another service is refused by the registrar" \
     run_phone other-service 2 "${anchor[@]}" --device sn:SNINTEROP02 --service other.example.test

@@ -426,3 +426,39 @@ kp_sip_credentials() {
 kp_file_has() {
     [[ -f $1 ]] && grep -Eq -- "$2" "$1"
 }
+
+# ---------------------------------------------------------------- the C phone
+
+# Builds examples/c/phone_openssl.c into the scratch folder as KP_PHONE_C: C99, every warning
+# an error, AddressSanitizer and UndefinedBehaviorSanitizer, against the keyprov installed at
+# KEYPROV_PREFIX (bindings/c/install.sh), or installed into the scratch folder when unset.
+kp_phone_c_build() {
+    local repo prefix=${KEYPROV_PREFIX:-} cflags libs
+    repo=$(cd "${KP_INTEROP_DIR}/../.." && pwd)
+    if [[ -z ${prefix} ]]; then
+        prefix="${KP_SCRATCH}/keyprov"
+        "${repo}/bindings/c/install.sh" "${prefix}" >"${KP_SCRATCH}/install.log" 2>&1
+    fi
+    read -ra cflags < <(PKG_CONFIG_PATH="${prefix}/lib/pkgconfig" pkg-config --cflags keyprov)
+    read -ra libs < <(PKG_CONFIG_PATH="${prefix}/lib/pkgconfig" pkg-config --libs keyprov)
+    KP_PHONE_C="${KP_SCRATCH}/phone_openssl"
+    cc -std=c99 -pedantic -Wall -Wextra -Werror -O1 -g -fno-omit-frame-pointer \
+        -fsanitize=address,undefined -fno-sanitize-recover=all "${cflags[@]}" \
+        -o "${KP_PHONE_C}" "${repo}/examples/c/phone_openssl.c" "${libs[@]}" \
+        -Wl,-rpath,"${prefix}/lib" -lssl -lcrypto
+}
+
+# Runs the C phone against the agent and the registrar at 127.0.0.1:PORT for KP_REALM:
+# kp_phone_c LABEL EXPECTED_STATUS PORT ARGS... True when it exits with EXPECTED_STATUS
+# (0 registered, 2 refused by the registrar, 3 refused by the agent, 1 other) and no sanitizer
+# reported anything. Its output goes to LABEL.out and, indented, to the terminal.
+kp_phone_c() {
+    local label=$1 expected=$2 port=$3 status=0
+    shift 3
+    ASAN_OPTIONS=detect_leaks=1 timeout 60 "${KP_PHONE_C}" \
+        --agent "127.0.0.1:${KP_AGENT_DEVICE_PORT}" --ca "${KP_PKI}/ca.pem" \
+        --registrar "127.0.0.1:${port}" --domain "${KP_REALM}" "$@" \
+        >"${KP_SCRATCH}/${label}.out" 2>&1 || status=$?
+    sed 's/^/   /' "${KP_SCRATCH}/${label}.out"
+    ! grep -q 'Sanitizer' "${KP_SCRATCH}/${label}.out" && [[ ${status} -eq ${expected} ]]
+}
