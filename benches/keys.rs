@@ -6,13 +6,17 @@
 //! the end and writes them to `<criterion home>/keys-summary.md`.
 
 use std::hint::black_box;
-use std::time::SystemTime;
+use std::time::{Duration, Instant, SystemTime};
 
 use criterion::{BenchmarkGroup, Criterion, Throughput, measurement::WallTime};
 use hkdf::Hkdf;
 use hmac::{Hmac, KeyInit, Mac};
+use keyprov::device::{Registration, RegistrationConfig, RegistrationMode};
 use keyprov::keyid::{AgentId, DeviceId, KeyId};
 use keyprov::keys::{MasterKeySchedule, MasterKeyring, ServiceMacKey, SessionContext};
+use keyprov::registrar::{
+    Event as RegistrarEvent, FetchedKey, Registrar, RegistrarConfig, Session,
+};
 use keyprov::secret::{DeviceSecretKey, MasterKey, Pin, ServiceKey};
 use sha2::Sha256;
 use sha2::block_api::compress256;
@@ -255,6 +259,167 @@ fn registration_proof(c: &mut Criterion) {
     group.finish();
 }
 
+/// Distinct nonces for the registration benches; not a secure source.
+struct BenchRng(u64);
+
+impl rand_core::TryRng for BenchRng {
+    type Error = std::convert::Infallible;
+
+    fn try_next_u32(&mut self) -> Result<u32, Self::Error> {
+        self.try_next_u64().map(|v| v as u32)
+    }
+
+    fn try_next_u64(&mut self) -> Result<u64, Self::Error> {
+        self.0 += 1;
+        Ok(self.0.wrapping_mul(0x9e37_79b9_7f4a_7c15))
+    }
+
+    fn try_fill_bytes(&mut self, dst: &mut [u8]) -> Result<(), Self::Error> {
+        for chunk in dst.chunks_mut(8) {
+            chunk.copy_from_slice(&self.try_next_u64()?.to_be_bytes()[..chunk.len()]);
+        }
+        Ok(())
+    }
+}
+
+impl rand_core::TryCryptoRng for BenchRng {}
+
+/// A registrar that already holds the device's key, and the device's credentials.
+struct RegistrationBench {
+    registrar: Registrar,
+    key_id: KeyId,
+    device_key: DeviceSecretKey,
+    rng: BenchRng,
+    now: u64,
+    registrations: u64,
+}
+
+impl RegistrationBench {
+    fn new() -> Self {
+        let key_id = typical_key_id();
+        let device_key = MasterKeySchedule::new(&master_key()).device_key(&key_id.to_bytes());
+        let mut bench = Self {
+            registrar: Registrar::new(RegistrarConfig {
+                service: SERVICE.to_vec(),
+                challenge_lifetime: 30,
+                clock_window: 60,
+                registration_lifetime: 3600,
+                key_cache_capacity: 1024,
+                replay_cache_capacity: 65_536,
+            }),
+            key_id,
+            device_key: device_key.expect("valid key id"),
+            rng: BenchRng(0),
+            now: 1_800_000_000,
+            registrations: 0,
+        };
+        bench.warm_cache();
+        bench
+    }
+
+    fn device(&self, mode: RegistrationMode) -> Registration {
+        let config = RegistrationConfig {
+            service: SERVICE.to_vec(),
+            mode,
+            sequence: 1,
+            user: None,
+            response_timeout: 30,
+        };
+        Registration::new(config, self.key_id, &self.device_key).expect("valid configuration")
+    }
+
+    /// One registration that fetches the key, so the timed ones find it cached.
+    fn warm_cache(&mut self) {
+        let mut device = self.device(RegistrationMode::Time);
+        device.start(self.now, &mut self.rng).expect("starts");
+        let first = device.poll_transmit().expect("a message");
+        let mut session = Session::new();
+        let (registrar, rng) = (&mut self.registrar, &mut self.rng);
+        session
+            .handle_message(registrar, self.now, rng, &first)
+            .expect("accepted");
+        let Some(RegistrarEvent::FetchKey { handle, .. }) = session.poll_event() else {
+            panic!("the first registration fetches the key")
+        };
+        let service_key = self.device_key.authentication_key().service_key(SERVICE);
+        let key = FetchedKey {
+            service_key: service_key.expect("valid service"),
+            not_after: u64::MAX,
+            pin_key: None,
+        };
+        session
+            .handle_key_result(registrar, self.now, rng, handle, Ok(key))
+            .expect("key");
+        assert!(session.is_registered());
+    }
+
+    /// The registrar's work for one challenge-free registration: decode, freshness, replay
+    /// cache, proof, session keys, answer. The clock advances a second every 16 registrations,
+    /// so the replay cache holds about a thousand live entries, as in service.
+    fn challenge_free(&mut self, timed: &mut Duration) {
+        self.registrations += 1;
+        self.now += u64::from(self.registrations % 16 == 0);
+        let mut device = self.device(RegistrationMode::Time);
+        device.start(self.now, &mut self.rng).expect("starts");
+        let direct = device.poll_transmit().expect("a message");
+        let mut session = Session::new();
+        let started = Instant::now();
+        let result = session.handle_message(&mut self.registrar, self.now, &mut self.rng, &direct);
+        *timed += started.elapsed();
+        let events: Vec<_> = std::iter::from_fn(|| session.poll_event()).collect();
+        assert!(
+            session.is_registered(),
+            "not registered: {result:?} {events:?}"
+        );
+    }
+
+    /// The registrar's work for one challenge-response registration: the hello, then the
+    /// proof over the transcript.
+    fn challenge_response(&mut self, timed: &mut Duration) {
+        let mut device = self.device(RegistrationMode::ChallengeResponse);
+        device.start(self.now, &mut self.rng).expect("starts");
+        let hello = device.poll_transmit().expect("a hello");
+        let mut session = Session::new();
+        let (registrar, rng, now) = (&mut self.registrar, &mut self.rng, self.now);
+        let started = Instant::now();
+        session
+            .handle_message(registrar, now, rng, &hello)
+            .expect("hello accepted");
+        *timed += started.elapsed();
+        let challenge = session.poll_transmit().expect("a challenge");
+        device
+            .handle_message(&challenge)
+            .expect("challenge accepted");
+        let proof = device.poll_transmit().expect("a proof");
+        let started = Instant::now();
+        session
+            .handle_message(registrar, now, rng, &proof)
+            .expect("proof accepted");
+        *timed += started.elapsed();
+        assert!(session.is_registered(), "registered from the cache");
+    }
+}
+
+fn registration(c: &mut Criterion) {
+    let mut group = c.benchmark_group("registration");
+    let mut bench = RegistrationBench::new();
+    group.bench_function("challenge_free_verify", |b| {
+        b.iter_custom(|iterations| {
+            let mut timed = Duration::ZERO;
+            (0..iterations).for_each(|_| bench.challenge_free(&mut timed));
+            timed
+        })
+    });
+    group.bench_function("challenge_response_verify", |b| {
+        b.iter_custom(|iterations| {
+            let mut timed = Duration::ZERO;
+            (0..iterations).for_each(|_| bench.challenge_response(&mut timed));
+            timed
+        })
+    });
+    group.finish();
+}
+
 fn constant_time_compare(c: &mut Criterion) {
     let mut group = c.benchmark_group("compare");
     let a = [0x11_u8; 32];
@@ -299,6 +464,8 @@ const WORK: &[(&str, f64, Option<f64>)] = &[
     ),
     ("registration_proof/ring_verify", 5.0, None),
     ("registration_proof/hmac_verify", 5.0, None),
+    ("registration/challenge_free_verify", 1.0, None),
+    ("registration/challenge_response_verify", 1.0, None),
 ];
 
 fn ratios() -> Vec<Ratio> {
@@ -446,6 +613,7 @@ fn main() {
     device_side_keys(&mut c);
     service_side_keys(&mut c);
     registration_proof(&mut c);
+    registration(&mut c);
     constant_time_compare(&mut c);
     c.final_summary();
     let extra = if summary::smoke_or_list() {
