@@ -9,6 +9,8 @@
 //!
 //! Calling a C ABI needs `unsafe` here too: every block names what makes it sound.
 
+#![deny(clippy::undocumented_unsafe_blocks)]
+
 use core::ffi::c_void;
 use core::ptr;
 
@@ -333,8 +335,8 @@ fn provisioning(c: &mut Criterion) {
     }
     let mut group = c.benchmark_group("provisioning");
     group.bench_function("rust", |b| b.iter(|| provision_rust(&config, &mut rng)));
-    // SAFETY: the configuration and the generator outlive every iteration.
     group.bench_function("c_abi", |b| {
+        // SAFETY: the configuration and the generator outlive every iteration.
         b.iter(|| unsafe { provision_c(c_config, &mut rng) })
     });
     group.finish();

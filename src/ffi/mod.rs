@@ -19,6 +19,7 @@
     non_camel_case_types,
     reason = "C type names are spelled as in the header"
 )]
+#![deny(clippy::undocumented_unsafe_blocks)]
 
 mod boundary;
 
