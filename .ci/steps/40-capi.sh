@@ -21,7 +21,8 @@ trap 'rm -rf "$work"' EXIT
 echo "--- header"
 cbindgen --config cbindgen.toml --output "$work/keyprov.h" src/ffi/mod.rs
 if ! diff -u include/keyprov.h "$work/keyprov.h"; then
-    echo "include/keyprov.h differs from what cbindgen $cbindgen_version generates" >&2
+    echo "include/keyprov.h differs from what cbindgen $cbindgen_version generates; run" >&2
+    echo "  cbindgen --config cbindgen.toml --output include/keyprov.h src/ffi/mod.rs" >&2
     exit 1
 fi
 python3 bindings/c/header_tool.py docs include/keyprov.h
