@@ -7,7 +7,7 @@ use super::{AgentConfig, Event, outcome};
 use crate::keyid::KeyId;
 use crate::proofs;
 use crate::secret::PinVerifier;
-use crate::wire::{KeyRefusal, KeyRequest, KeyResponse, Message, SecretBytes};
+use crate::wire::{KeyIdBytes, KeyRefusal, KeyRequest, KeyResponse, Message, SecretBytes};
 use crate::{Error, Handle};
 
 /// Most requests one registrar connection may have waiting for the host at once.
@@ -189,7 +189,7 @@ impl KeyService {
             KeyStatus::Unknown => return Err(Error::UnknownKeyId),
         };
         let schedule = config.keyring.schedule(pending.key_id.epoch())?;
-        let device_key = schedule.device_key(&pending.key_id.to_bytes())?;
+        let device_key = schedule.device_key(KeyIdBytes::new(&pending.key_id).as_slice())?;
         let service_key = device_key
             .authentication_key()
             .service_key(&pending.service)?;

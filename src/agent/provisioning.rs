@@ -11,7 +11,9 @@ use super::{AgentConfig, Event, outcome};
 use crate::keyid::{DeviceId, DeviceIdType, KeyId, UnstructuredValue, ValueSource};
 use crate::proofs::{self, ProofContext};
 use crate::secret::PinVerifier;
-use crate::wire::{Message, ProvisionRequest, ProvisionResponse, Refusal, SecretBytes, Subject};
+use crate::wire::{
+    KeyIdBytes, Message, ProvisionRequest, ProvisionResponse, Refusal, SecretBytes, Subject,
+};
 use crate::{Error, Handle};
 
 /// Bytes of randomness in an unstructured key identifier the agent makes.
@@ -270,11 +272,11 @@ impl Provisioning {
     ) -> Result<(), Error> {
         let key_id = issued_key_id(config, request.reservation, counter)?;
         let schedule = config.keyring.schedule(key_id.epoch())?;
-        let key_id_bytes = key_id.to_bytes();
-        let secret = schedule.device_key(&key_id_bytes)?;
+        let key_id_bytes = KeyIdBytes::new(&key_id);
+        let secret = schedule.device_key(key_id_bytes.as_slice())?;
         let not_after = now.saturating_add(config.key_lifetime);
         let response = Message::ProvisionResponse(ProvisionResponse {
-            key_id: &key_id_bytes,
+            key_id: key_id_bytes.as_slice(),
             counter,
             not_after,
             agent_id: config.agent_id.as_bytes(),

@@ -41,15 +41,18 @@ pub(crate) struct CachedKey {
     pub(crate) sequence: Option<u64>,
 }
 
-struct KeySlot {
+/// Which device a slot holds and when it was last used; `last_used` 0 marks an empty slot.
+/// Kept apart from the keys so that a lookup scans one set in three cache lines.
+#[derive(Clone, Copy, Default)]
+struct Tag {
     fingerprint: Fingerprint,
     last_used: u64,
-    key: CachedKey,
 }
 
 /// Per-service keys within their lifetime, bounded.
 pub(crate) struct KeyCache {
-    slots: Vec<Option<KeySlot>>,
+    tags: Vec<Tag>,
+    keys: Vec<Option<CachedKey>>,
     sets: usize,
     clock: u64,
 }
@@ -57,90 +60,84 @@ pub(crate) struct KeyCache {
 impl KeyCache {
     pub(crate) fn new(capacity: usize) -> Self {
         let sets = capacity.div_ceil(WAYS).max(1);
-        let mut slots = Vec::with_capacity(sets * WAYS);
-        slots.resize_with(sets * WAYS, || None);
+        let mut keys = Vec::with_capacity(sets * WAYS);
+        keys.resize_with(sets * WAYS, || None);
         Self {
-            slots,
+            tags: alloc::vec![Tag::default(); sets * WAYS],
+            keys,
             sets,
             clock: 0,
         }
     }
 
-    fn set(&mut self, fingerprint: &Fingerprint) -> &mut [Option<KeySlot>] {
-        let start = set_of(fingerprint, self.sets) * WAYS;
-        &mut self.slots[start..start + WAYS]
+    fn find(&self, start: usize, fingerprint: &Fingerprint) -> Option<usize> {
+        let set = &self.tags[start..start + WAYS];
+        let way = set
+            .iter()
+            .position(|t| t.last_used != 0 && t.fingerprint == *fingerprint)?;
+        Some(start + way)
+    }
+
+    fn tick(&mut self) -> u64 {
+        self.clock += 1;
+        self.clock
     }
 
     /// The key of a device, if cached and not expired at `now`.
     pub(crate) fn get(&mut self, fingerprint: &Fingerprint, now: u64) -> Option<&mut CachedKey> {
-        self.clock += 1;
-        let clock = self.clock;
-        let set = self.set(fingerprint);
-        let slot = set
-            .iter_mut()
-            .find(|s| s.as_ref().is_some_and(|s| s.fingerprint == *fingerprint))?;
-        if slot.as_ref().is_some_and(|s| s.key.not_after < now) {
-            *slot = None;
+        let start = set_of(fingerprint, self.sets) * WAYS;
+        let index = self.find(start, fingerprint)?;
+        if self.keys[index].as_ref().is_none_or(|k| k.not_after < now) {
+            self.clear(index);
             return None;
         }
-        let slot = slot.as_mut()?;
-        slot.last_used = clock;
-        Some(&mut slot.key)
+        self.tags[index].last_used = self.tick();
+        self.keys[index].as_mut()
     }
 
     /// Caches a device's key, keeping the sequence number it had if it was cached before.
     pub(crate) fn insert(&mut self, fingerprint: Fingerprint, key: CachedKey) {
-        self.clock += 1;
-        let clock = self.clock;
-        let set = self.set(&fingerprint);
-        let index = victim(set, &fingerprint);
-        let sequence = match &set[index] {
-            Some(old) if old.fingerprint == fingerprint => old.key.sequence.max(key.sequence),
-            _ => key.sequence,
+        let start = set_of(&fingerprint, self.sets) * WAYS;
+        let (index, sequence) = match self.find(start, &fingerprint) {
+            Some(same) => {
+                let old = self.keys[same].as_ref().and_then(|k| k.sequence);
+                (same, old.max(key.sequence))
+            }
+            None => (self.victim(start), key.sequence),
         };
-        let key = CachedKey { sequence, ..key };
-        set[index] = Some(KeySlot {
+        let last_used = self.tick();
+        self.tags[index] = Tag {
             fingerprint,
-            last_used: clock,
-            key,
-        });
+            last_used,
+        };
+        self.keys[index] = Some(CachedKey { sequence, ..key });
+    }
+
+    /// An empty slot of the set, else its least recently used one.
+    fn victim(&self, start: usize) -> usize {
+        let set = &self.tags[start..start + WAYS];
+        let way = (0..WAYS).min_by_key(|&way| set[way].last_used).unwrap_or(0);
+        start + way
+    }
+
+    fn clear(&mut self, index: usize) {
+        self.tags[index] = Tag::default();
+        self.keys[index] = None;
     }
 
     /// Drops a device's key, if cached.
     pub(crate) fn remove(&mut self, fingerprint: &Fingerprint) {
-        let set = self.set(fingerprint);
-        for slot in set.iter_mut() {
-            if slot.as_ref().is_some_and(|s| s.fingerprint == *fingerprint) {
-                *slot = None;
-            }
+        let start = set_of(fingerprint, self.sets) * WAYS;
+        if let Some(index) = self.find(start, fingerprint) {
+            self.clear(index);
         }
     }
 
-    /// Memory held, in bytes: the slot array, allocated once.
+    /// Memory held, in bytes: the slot arrays, allocated once.
     pub(crate) fn memory(&self) -> usize {
-        self.slots.capacity() * core::mem::size_of::<Option<KeySlot>>()
+        self.tags.capacity() * core::mem::size_of::<Tag>()
+            + self.keys.capacity() * core::mem::size_of::<Option<CachedKey>>()
     }
-}
-
-/// The slot to fill: the same fingerprint, else an empty one, else the least recently used.
-fn victim(set: &[Option<KeySlot>], fingerprint: &Fingerprint) -> usize {
-    if let Some(same) = set
-        .iter()
-        .position(|s| s.as_ref().is_some_and(|s| s.fingerprint == *fingerprint))
-    {
-        return same;
-    }
-    if let Some(empty) = set.iter().position(Option::is_none) {
-        return empty;
-    }
-    let mut oldest = 0;
-    for (index, slot) in set.iter().enumerate() {
-        let used = slot.as_ref().map_or(0, |s| s.last_used);
-        if used < set[oldest].as_ref().map_or(0, |s| s.last_used) {
-            oldest = index;
-        }
-    }
-    oldest
 }
 
 #[derive(Clone, Copy)]
@@ -314,6 +311,9 @@ mod tests {
 
     #[test]
     fn a_slot_stays_within_its_budget() {
-        assert!(core::mem::size_of::<Option<KeySlot>>() <= 256);
+        let slot = core::mem::size_of::<Tag>() + core::mem::size_of::<Option<CachedKey>>();
+        assert!(slot <= 256, "{slot} bytes per slot");
+        let cache = KeyCache::new(64 * WAYS);
+        assert_eq!(cache.memory(), 64 * WAYS * slot);
     }
 }

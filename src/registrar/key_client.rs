@@ -5,7 +5,7 @@ use alloc::vec::Vec;
 
 use super::FetchedKey;
 use crate::secret::{PinSigningKey, ServiceKey};
-use crate::wire::{KeyRequest, KeyResponse, Message};
+use crate::wire::{KeyIdBytes, KeyRequest, KeyResponse, Message};
 use crate::{Error, KeyId};
 
 /// Most requests one connection may have outstanding.
@@ -60,10 +60,10 @@ impl KeyClient {
             });
         }
         let request_id = self.next_request;
-        let key_id = key_id.to_bytes();
+        let key_id = KeyIdBytes::new(key_id);
         let message = Message::KeyRequest(KeyRequest {
             request_id,
-            key_id: &key_id,
+            key_id: key_id.as_slice(),
             service,
             login,
         });

@@ -13,7 +13,8 @@ use crate::keys::{ServiceMacKey, SessionContext};
 use crate::proofs::{self, Transcript};
 use crate::secret::{PinSigningKey, ServiceKey};
 use crate::wire::{
-    Freshness, Message, Refusal, RegisterAccept, RegisterChallenge, RegisterDirect, RegisterProof,
+    Freshness, KeyIdBytes, Message, Refusal, RegisterAccept, RegisterChallenge, RegisterDirect,
+    RegisterProof,
 };
 use crate::{Error, Handle, KeyId};
 
@@ -441,9 +442,9 @@ impl Session {
             &verified.registrar_nonce,
             not_after,
         );
-        let key_id_bytes = device.key_id.to_bytes();
+        let key_id_bytes = KeyIdBytes::new(&device.key_id);
         let session_keys = keys.service_key.session_keys(&SessionContext {
-            key_id: &key_id_bytes,
+            key_id: key_id_bytes.as_slice(),
             service_id: &registrar.config.service,
             device_nonce: &device.device_nonce,
             registrar_nonce: &verified.registrar_nonce,

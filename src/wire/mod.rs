@@ -39,6 +39,25 @@ pub const MAX_SERVICE_LEN: usize = 255;
 /// Longest message any conversation uses, in bytes.
 pub const MAX_MESSAGE_LEN: usize = 1024;
 
+/// The binary encoding of a key identifier on the stack, so that hot paths need no allocation.
+pub(crate) struct KeyIdBytes {
+    bytes: [u8; crate::keyid::MAX_LEN],
+    len: usize,
+}
+
+impl KeyIdBytes {
+    pub(crate) fn new(key_id: &crate::KeyId) -> Self {
+        let mut bytes = [0u8; crate::keyid::MAX_LEN];
+        // The buffer has room for the longest key identifier, so writing cannot fail.
+        let len = key_id.write_to(&mut bytes).unwrap_or(0);
+        Self { bytes, len }
+    }
+
+    pub(crate) fn as_slice(&self) -> &[u8] {
+        &self.bytes[..self.len]
+    }
+}
+
 /// A byte string that is secret on the wire (a key in an answer): `Debug` prints nothing of
 /// it and equality is constant-time.
 #[derive(Clone, Copy)]
