@@ -1,8 +1,10 @@
 //! Regression tests from a review of the services: the PIN lockout under concurrent guesses,
 //! SIP stream framing with hostile lengths, the agent database's mode, a superseded key at the
-//! native registration port, an agent that never finishes its TLS handshake.
+//! native registration port, an agent that never finishes its TLS handshake, a flood of
+//! registrations while the agent is slow.
 
 use keyprov_services::inventory;
+use keyprov_services::registrar;
 use keyprov_services::sip;
 use keyprov_services::store::MAX_PIN_FAILURES;
 
@@ -158,48 +160,83 @@ async fn superseded_key_is_refused_by_native_registration_once_its_cache_time_is
     );
 }
 
-/// An agent that accepts the registrar's connection but never answers its TLS handshake must
-/// cost one fetch timeout, not hang every later registration.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn silent_agent_costs_a_fetch_timeout_not_the_registrar() {
-    use keyprov::wire::{Message, RegisterHello};
-    use keyprov_services::registrar::{self, FETCH_TIMEOUT, RegistrarConfig};
-
-    let dir = tempfile::tempdir().unwrap();
+/// A registrar whose agent accepts connections but never answers a TLS handshake; the
+/// listener must live as long as the registrar.
+async fn registrar_with_silent_agent(
+    dir: &std::path::Path,
+) -> (registrar::RunningRegistrar, std::net::TcpListener) {
     let realm = "sip.example.test";
-    let pki = keyprov_services::tls::DemoPki::generate(dir.path(), &[realm]).unwrap();
+    let pki = keyprov_services::tls::DemoPki::generate(dir, &[realm]).unwrap();
     // Accepted by the kernel's backlog, never served.
     let silent = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let identity = pki.registrar(realm).unwrap().clone();
-    let mut config = RegistrarConfig::new(
-        realm,
-        silent.local_addr().unwrap(),
-        pki.ca.clone(),
-        identity,
-    );
+    let agent = silent.local_addr().unwrap();
+    let mut config = registrar::RegistrarConfig::new(realm, agent, pki.ca.clone(), identity);
     config.native_listen = Some(std::net::SocketAddr::from(([127, 0, 0, 1], 0)));
-    let running = registrar::start(config).await.unwrap();
+    (registrar::start(config).await.unwrap(), silent)
+}
+
+/// A native register hello for the first key of serial number `serial`.
+fn hello(serial: &str) -> Vec<u8> {
+    use keyprov::wire::{Message, RegisterHello};
 
     let agent = keyprov::AgentId::new("agent1").unwrap();
-    let device = keyprov::DeviceId::serial_number("SN1").unwrap();
+    let device = keyprov::DeviceId::serial_number(serial).unwrap();
     let key_id = keyprov::KeyId::structured(1, agent, device, 1).to_bytes();
-    let hello = Message::RegisterHello(RegisterHello {
+    Message::RegisterHello(RegisterHello {
         key_id: &key_id,
         sequence: 0,
         device_nonce: &[7; 32],
         login: None,
     })
     .to_vec()
-    .unwrap();
+    .unwrap()
+}
+
+/// An agent that accepts the registrar's connection but never answers its TLS handshake must
+/// cost one fetch timeout, not hang every later registration.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn silent_agent_costs_a_fetch_timeout_not_the_registrar() {
+    let dir = tempfile::tempdir().unwrap();
+    let (running, _silent) = registrar_with_silent_agent(dir.path()).await;
     let socket = tokio::net::UdpSocket::bind("127.0.0.1:0").await.unwrap();
     socket.connect(running.native_addr.unwrap()).await.unwrap();
-    socket.send(&hello).await.unwrap();
+    socket.send(&hello("SN1")).await.unwrap();
     let mut answer = [0u8; 64];
     // Two attempts (the connection is reopened once), each within the fetch timeout.
-    let len = tokio::time::timeout(FETCH_TIMEOUT * 3, socket.recv(&mut answer))
+    let len = tokio::time::timeout(registrar::FETCH_TIMEOUT * 3, socket.recv(&mut answer))
         .await
         .expect("the registrar never answered")
         .unwrap();
     // Refused: the key could not be fetched.
     assert_eq!(&answer[..len], &[0x01, 0x7f, 0x01, 0x2c]);
+}
+
+/// Registrations waiting for the agent are bounded: beyond the limit the registrar answers
+/// at once that it cannot serve, instead of queueing without end.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn registrations_waiting_for_the_agent_are_bounded() {
+    const MAX_IN_FLIGHT: usize = 1024;
+
+    let dir = tempfile::tempdir().unwrap();
+    let (running, _silent) = registrar_with_silent_agent(dir.path()).await;
+    let socket = tokio::net::UdpSocket::bind("127.0.0.1:0").await.unwrap();
+    socket.connect(running.native_addr.unwrap()).await.unwrap();
+    let extra = 16;
+    for i in 0..MAX_IN_FLIGHT + extra {
+        socket.send(&hello(&format!("SN{i}"))).await.unwrap();
+        if i % 64 == 0 {
+            // Let the registrar read: a full socket buffer would drop datagrams instead.
+            tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+        }
+    }
+    let mut busy = 0;
+    let mut answer = [0u8; 64];
+    let wait = std::time::Duration::from_secs(2);
+    while let Ok(Ok(len)) = tokio::time::timeout(wait, socket.recv(&mut answer)).await {
+        // Not authorized: the outcome of every failure the device cannot act on.
+        assert_eq!(&answer[..len], &[0x01, 0x7f, 0x01, 0x35]);
+        busy += 1;
+    }
+    assert_eq!(busy, extra);
 }
