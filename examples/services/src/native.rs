@@ -8,8 +8,9 @@ use std::sync::{Arc, Mutex};
 use keyprov::Error as KpError;
 use keyprov::KeyId;
 use keyprov::registrar::{Event, Registrar, RegistrarConfig, Session};
-use keyprov::wire::Message;
+use keyprov::wire::{Message, Refusal};
 use tokio::net::UdpSocket;
+use tokio::sync::Semaphore;
 use tracing::{debug, info};
 
 use crate::random::OsRng;
@@ -19,6 +20,9 @@ use crate::registrar::AgentClient;
 pub const MAX_DATAGRAM: usize = keyprov::wire::MAX_MESSAGE_LEN;
 /// Sessions in progress at once; beyond that, the oldest are dropped.
 pub const MAX_SESSIONS: usize = 4096;
+/// Datagrams handled at once (most of them waiting for the agent); beyond that a datagram is
+/// answered at once with a refusal, so that a flood cannot queue work without end.
+pub const MAX_IN_FLIGHT: usize = 1024;
 
 /// A device registered natively.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -79,6 +83,12 @@ impl Native {
     /// Serves datagrams on `socket` until the task is stopped.
     pub async fn serve(self: Arc<Self>, socket: Arc<UdpSocket>) {
         let mut buf = vec![0u8; 65_535];
+        let in_flight = Arc::new(Semaphore::new(MAX_IN_FLIGHT));
+        let busy = Message::Refusal(Refusal {
+            outcome: KpError::NotAuthorized.code(),
+        })
+        .to_vec()
+        .unwrap_or_default();
         loop {
             let Ok((len, peer)) = socket.recv_from(&mut buf).await else {
                 continue;
@@ -87,9 +97,15 @@ impl Native {
                 debug!(%peer, len, "oversized native datagram dropped");
                 continue;
             }
+            let Ok(permit) = in_flight.clone().try_acquire_owned() else {
+                debug!(%peer, "native registration busy");
+                let _ = socket.send_to(&busy, peer).await;
+                continue;
+            };
             let datagram = buf[..len].to_vec();
             let (native, socket) = (self.clone(), socket.clone());
             tokio::spawn(async move {
+                let _permit = permit;
                 for reply in native.handle(peer, &datagram).await {
                     let _ = socket.send_to(&reply, peer).await;
                 }

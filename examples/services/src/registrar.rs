@@ -208,6 +208,11 @@ async fn serve_udp(socket: Arc<UdpSocket>, state: Arc<State>) {
                     debug!(%peer, len, "oversized datagram dropped");
                     continue;
                 }
+                // Bounded like the native port; the phone retransmits what is dropped.
+                if handlers.len() >= crate::native::MAX_IN_FLIGHT {
+                    debug!(%peer, "registrar busy: datagram dropped");
+                    continue;
+                }
                 let datagram = buf[..len].to_vec();
                 let (socket, state) = (socket.clone(), state.clone());
                 handlers.spawn(async move {

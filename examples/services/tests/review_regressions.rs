@@ -216,7 +216,7 @@ async fn silent_agent_costs_a_fetch_timeout_not_the_registrar() {
 /// at once that it cannot serve, instead of queueing without end.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn registrations_waiting_for_the_agent_are_bounded() {
-    const MAX_IN_FLIGHT: usize = 1024;
+    use keyprov_services::native::MAX_IN_FLIGHT;
 
     let dir = tempfile::tempdir().unwrap();
     let (running, _silent) = registrar_with_silent_agent(dir.path()).await;
