@@ -218,6 +218,7 @@ pub struct World {
     users: BTreeMap<Vec<u8>, User>,
     counters: BTreeMap<Vec<u8>, u32>,
     reservations: Vec<(Vec<u8>, u32)>,
+    issues: Vec<(Vec<u8>, u32)>,
     issued: BTreeMap<Vec<u8>, Issued>,
     latest: BTreeMap<Vec<u8>, u32>,
 }
@@ -267,6 +268,7 @@ impl World {
             users: BTreeMap::new(),
             counters: BTreeMap::new(),
             reservations: Vec::new(),
+            issues: Vec::new(),
             issued: BTreeMap::new(),
             latest: BTreeMap::new(),
         }
@@ -295,12 +297,17 @@ impl World {
     }
 
     /// Whether any counter was ever reserved twice for the same subject.
+    /// Also true if a key was issued under a counter that was not reserved for it, or two keys
+    /// under the same counter.
     pub fn counter_reused(&self) -> bool {
-        let mut seen = std::collections::BTreeSet::new();
-        !self
+        let mut reserved = std::collections::BTreeSet::new();
+        let mut issued = std::collections::BTreeSet::new();
+        !(self
             .reservations
             .iter()
-            .all(|entry| seen.insert(entry.clone()))
+            .all(|entry| reserved.insert(entry.clone()))
+            && self.issues.iter().all(|entry| issued.insert(entry.clone()))
+            && issued.is_subset(&reserved))
     }
 
     /// Whether a newer key identifier than this one was issued to the same device.
@@ -533,6 +540,10 @@ impl World {
             revoked: false,
         };
         self.issued.insert(key_id.to_bytes(), issued);
+        let sequence = key_id
+            .device_id()
+            .map_or(b"anonymous".to_vec(), |d| device_key(&d.to_string()));
+        self.issues.push((sequence, counter));
         if let Some(device) = key_id.device_id() {
             let latest = self
                 .latest
