@@ -238,3 +238,51 @@ fn registrar_accepts_a_direct_registration_written_from_the_specification() {
         &device_to_registrar[..]
     );
 }
+
+#[test]
+fn key_of_a_retired_epoch_is_refused_as_expired() {
+    use keyprov::agent::{AgentConfig, KeyService};
+    use keyprov::keys::MasterKeyring;
+    use keyprov::secret::MasterKey;
+
+    let mut keyring = MasterKeyring::new();
+    for epoch in [1, 2] {
+        let master = MasterKey::from_seed(&[1; 32], b"test enterprise", epoch).unwrap();
+        keyring.insert(&master).unwrap();
+    }
+    keyring.retire(1).unwrap();
+    let config = AgentConfig {
+        agent_id: AgentId::new("agent-1").unwrap(),
+        keyring,
+        key_lifetime: 3_600,
+        require_pin: false,
+        max_pin_failures: 3,
+    };
+    let mut client = registrar::KeyClient::new();
+    let mut service = KeyService::new([7; 32]);
+    // Section 2.4: a retired epoch's key identifiers are refused with Expired (303).
+    let id = client.request(&key_id(), SERVICE, None).unwrap();
+    let request = client.poll_transmit().unwrap();
+    assert_eq!(
+        service.handle_message(&config, &request),
+        Err(Error::Expired)
+    );
+    let (answered, key) = client
+        .handle_message(&service.poll_transmit().unwrap())
+        .unwrap();
+    assert_eq!(answered, id);
+    assert_eq!(key.unwrap_err(), Error::PeerRefused { code: 303 });
+    // An epoch never added stays unknown (300).
+    let unknown = KeyId::structured(
+        9,
+        AgentId::new("agent-1").unwrap(),
+        DeviceId::extension("100").unwrap(),
+        1,
+    );
+    client.request(&unknown, SERVICE, None).unwrap();
+    let request = client.poll_transmit().unwrap();
+    assert_eq!(
+        service.handle_message(&config, &request),
+        Err(Error::UnknownKeyId)
+    );
+}
