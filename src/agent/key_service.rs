@@ -109,10 +109,11 @@ impl KeyService {
         request: &KeyRequest<'_>,
     ) -> Result<(), Error> {
         let key_id = KeyId::from_bytes(request.key_id).map_err(|_| Error::UnknownKeyId)?;
-        if *key_id.agent_id() != config.agent_id || config.keyring.schedule(key_id.epoch()).is_err()
-        {
+        if *key_id.agent_id() != config.agent_id {
             return Err(Error::UnknownKeyId);
         }
+        // Expired for a retired epoch, so the device provisions again; unknown otherwise.
+        config.keyring.schedule(key_id.epoch())?;
         let handle = Handle(self.next_handle + 1);
         let State::Serving { pending } = &mut self.state else {
             return Err(Error::Failed);
