@@ -1,7 +1,7 @@
 //! Regression tests from a review of the services: the PIN lockout under concurrent guesses,
 //! SIP stream framing with hostile lengths, the agent database's mode, a superseded key at the
 //! native registration port, an agent that never finishes its TLS handshake, a flood of
-//! registrations while the agent is slow.
+//! registrations while the agent is slow, a SIP request trickled over TCP.
 
 use keyprov_services::inventory;
 use keyprov_services::registrar;
@@ -239,4 +239,43 @@ async fn registrations_waiting_for_the_agent_are_bounded() {
         busy += 1;
     }
     assert_eq!(busy, extra);
+}
+
+/// A SIP request trickled one byte at a time over TCP: the registrar closes the connection
+/// once the request is late, instead of waiting for each byte for minutes.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn trickled_sip_request_is_cut_off() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+    let dir = tempfile::tempdir().unwrap();
+    let (running, _silent) = registrar_with_silent_agent(dir.path()).await;
+    let mut stream = tokio::net::TcpStream::connect(running.sip_addr)
+        .await
+        .unwrap();
+    let started = std::time::Instant::now();
+    let request = b"REGISTER sip:sip.example.test SIP/2.0\r\nVia: SIP/2.0/TCP 127.0.0.1:9\r\n";
+    let mut closed = false;
+    for byte in request.iter().cycle().take(400) {
+        if stream.write_all(&[*byte]).await.is_err() {
+            closed = true;
+            break;
+        }
+        let mut sink = [0u8; 16];
+        let read = tokio::time::timeout(
+            std::time::Duration::from_millis(200),
+            stream.read(&mut sink),
+        )
+        .await;
+        if matches!(read, Ok(Ok(0)) | Ok(Err(_))) {
+            closed = true;
+            break;
+        }
+    }
+    assert!(closed, "still open after {:?}", started.elapsed());
+    let limit = std::time::Duration::from_secs(10 + 5);
+    assert!(
+        started.elapsed() < limit,
+        "closed after {:?}",
+        started.elapsed()
+    );
 }
