@@ -27,6 +27,7 @@ use keyprov::secret::{DigestNonceSecret, DigestPassphrase, DigestPassword};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream, UdpSocket};
 use tokio::task::JoinSet;
+use tokio::time::Instant;
 use tokio_rustls::TlsConnector;
 use tokio_rustls::client::TlsStream;
 use tracing::{debug, info, warn};
@@ -41,6 +42,11 @@ use crate::tls::{self, Identity};
 
 /// Time allowed for one key fetch from the agent.
 pub const FETCH_TIMEOUT: Duration = Duration::from_secs(5);
+/// Time a SIP request over TCP may take from its first byte to its last, and a reply to be
+/// taken; a peer trickling bytes or not reading is cut off then.
+pub const SIP_TCP_MESSAGE_TIME: Duration = Duration::from_secs(10);
+/// Time a SIP TCP connection may stay idle between requests.
+const SIP_TCP_IDLE: Duration = Duration::from_secs(300);
 
 /// Everything the registrar needs to run.
 #[derive(Clone, Debug)]
@@ -252,18 +258,30 @@ async fn serve_tcp_connection(
 ) -> Result<()> {
     let mut buf = Vec::with_capacity(4096);
     let mut chunk = [0u8; 4096];
+    // When the first byte not yet part of a complete request arrived.
+    let mut started = None;
     loop {
         while let Some(len) = sip::complete_length(&buf)? {
             let message: Vec<u8> = buf.drain(..len).collect();
             if let Some(reply) = state.handle_bytes(&message, peer).await {
-                stream.write_all(&reply).await?;
+                tokio::time::timeout(SIP_TCP_MESSAGE_TIME, stream.write_all(&reply))
+                    .await
+                    .context("sip tcp peer does not take its reply")??;
             }
+            started = (!buf.is_empty()).then(Instant::now);
         }
-        let read = tokio::time::timeout(Duration::from_secs(300), stream.read(&mut chunk))
+        let deadline = match started {
+            Some(at) => at + SIP_TCP_MESSAGE_TIME,
+            None => Instant::now() + SIP_TCP_IDLE,
+        };
+        let read = tokio::time::timeout_at(deadline, stream.read(&mut chunk))
             .await
-            .context("sip tcp connection idle")??;
+            .context("sip tcp connection idle, or its request late")??;
         if read == 0 {
             return Ok(());
+        }
+        if buf.is_empty() {
+            started = Some(Instant::now());
         }
         buf.extend_from_slice(&chunk[..read]);
     }

@@ -272,7 +272,7 @@ async fn trickled_sip_request_is_cut_off() {
         }
     }
     assert!(closed, "still open after {:?}", started.elapsed());
-    let limit = std::time::Duration::from_secs(10 + 5);
+    let limit = registrar::SIP_TCP_MESSAGE_TIME + std::time::Duration::from_secs(5);
     assert!(
         started.elapsed() < limit,
         "closed after {:?}",
