@@ -159,9 +159,8 @@ pub async fn start(config: RegistrarConfig) -> Result<RunningRegistrar> {
     }
     let secret = DigestNonceSecret::from_bytes(&crate::random::array::<32>()?)?;
     let client_tls = tls::client(&config.ca, Some(&config.identity))?;
-    let udp = UdpSocket::bind(config.sip_listen).await?;
+    let (udp, tcp) = bind_sip(config.sip_listen).await?;
     let sip_addr = udp.local_addr()?;
-    let tcp = TcpListener::bind(sip_addr).await?;
     info!(%sip_addr, realm = %config.realm, "registrar listening on udp and tcp");
     let agent = Arc::new(AgentClient::new(
         config.agent,
@@ -201,6 +200,23 @@ pub async fn start(config: RegistrarConfig) -> Result<RunningRegistrar> {
         native,
         tasks,
     })
+}
+
+/// Binds UDP and TCP on one port. With port 0 the UDP socket picks it, and the same TCP port
+/// may already be taken by another socket: then both are bound again on a new port.
+async fn bind_sip(listen: SocketAddr) -> Result<(UdpSocket, TcpListener)> {
+    let mut attempts = 0;
+    loop {
+        let udp = UdpSocket::bind(listen).await?;
+        match TcpListener::bind(udp.local_addr()?).await {
+            Ok(tcp) => return Ok((udp, tcp)),
+            Err(e) if listen.port() == 0 && attempts < 16 => {
+                debug!(error = %e, "sip tcp port taken; binding again");
+                attempts += 1;
+            }
+            Err(e) => return Err(e.into()),
+        }
+    }
 }
 
 async fn serve_udp(socket: Arc<UdpSocket>, state: Arc<State>) {
