@@ -100,8 +100,9 @@ impl RunningAgent {
 pub struct AgentCore {
     store: Store,
     machine: agent::AgentConfig,
-    /// Held through each provisioning request, so that sessions guessing one user's PIN at
-    /// once cannot all read a failure count below the limit before any of them adds to it.
+    /// Held through each provisioning request with a user, so that sessions guessing one
+    /// user's PIN at once cannot all read a failure count below the limit before any of them
+    /// adds to it.
     pin_checks: std::sync::Mutex<()>,
 }
 
@@ -286,17 +287,18 @@ impl AgentCore {
     /// its events from the store. Returns what to send back: the key, a refusal, or nothing
     /// for bytes that do not decode. A store failure is an error, and the device retries.
     pub fn provision(&self, request: &[u8], binding: &[u8], now: u64) -> Result<Option<Vec<u8>>> {
-        let _pin_check = self
-            .pin_checks
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
         let mut machine = Provisioning::new();
         machine.handle_connected(binding)?;
         if let Err(e) = machine.handle_message(&self.machine, &mut OsRng, request) {
             debug!(error = %e, "provisioning request refused");
         }
         let mut pin_checked = None;
+        let mut _pin_check = None;
         while let Some(event) = machine.poll_event() {
+            if matches!(event, agent::Event::LookupUser { .. }) {
+                // Held from the lookup until this request is done.
+                _pin_check = Some(lock(&self.pin_checks));
+            }
             self.provisioning_event(&mut machine, event, &mut pin_checked, now)?;
         }
         Ok(machine.poll_transmit())
@@ -473,4 +475,10 @@ fn value_text(device: &DeviceId) -> String {
         Some((_, value)) => value.to_string(),
         None => text,
     }
+}
+
+fn lock<T>(mutex: &std::sync::Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    mutex
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
 }
