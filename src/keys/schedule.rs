@@ -261,6 +261,16 @@ mod tests {
     use crate::keyid::{AgentId, DeviceId};
     use crate::keys::sha256::counter::count;
 
+    #[test]
+    fn registration_proofs_cost_what_section_4_2_says() {
+        // ceil((n + 9) / 64) + 1 compressions for an n-byte message: the device proof's 55
+        // bytes take two, the registrar proof's 100 bytes three.
+        let mac = ServiceKey::from_bytes(&[0x11; 32]).unwrap().mac_key();
+        let (_, device) = count(|| crate::proofs::device_proof(&mac, &[1; 32]));
+        let (_, registrar) = count(|| crate::proofs::registrar_proof(&mac, &[1; 32], &[2; 32], 9));
+        assert_eq!((device, registrar), (2, 3));
+    }
+
     fn schedule(epoch: u16) -> MasterKeySchedule {
         MasterKeySchedule::new(&MasterKey::from_bytes(&[0x11; 32], epoch).unwrap())
     }
