@@ -138,8 +138,8 @@ pub(crate) fn device_proof(mac: &ServiceMacKey, transcript: &[u8; 32]) -> [u8; T
     mac.mac(input.as_slice())
 }
 
-/// `MAC(lp(label) || transcript hash || registrar nonce || u64(not after))`: two
-/// compressions with the precomputed key, like the device proof.
+/// `MAC(lp(label) || transcript hash || registrar nonce || u64(not after))`: 100 bytes, so
+/// three compressions with the precomputed key.
 pub(crate) fn registrar_proof(
     mac: &ServiceMacKey,
     transcript: &[u8; 32],
