@@ -27,6 +27,7 @@ use tokio_rustls::TlsAcceptor;
 use tracing::{debug, info, warn};
 use zeroize::Zeroizing;
 
+use crate::chain;
 use crate::framing::{read_frame, write_frame};
 use crate::random::OsRng;
 use crate::store::{KeyStatus as StoreStatus, MAX_PIN_FAILURES, Store};
@@ -147,7 +148,7 @@ where
                     let served = serve(tcp);
                     connections.spawn(async move {
                         if let Err(e) = served.await {
-                            debug!(%peer, error = %format!("{e:#}"), "connection ended with an error");
+                            debug!(%peer, error = %chain(&e), "connection ended with an error");
                         }
                     });
                 }
@@ -236,11 +237,14 @@ impl AgentCore {
     /// Opens the store at `database` with the master keys made from `keys`.
     pub fn open_store(database: &Path, keys: &AgentKeys<'_>) -> Result<Self> {
         let store = Store::open(database)?;
-        let epoch = u16::try_from(store.current_epoch(crate::now())?).context("epoch > 65535")?;
         let mut keyring = MasterKeyring::new();
-        for e in 1..=epoch {
-            let master = MasterKey::from_seed(keys.seed, keys.enterprise.as_bytes(), e)?;
+        for (epoch, retired) in store.epochs(crate::now())? {
+            let epoch = u16::try_from(epoch).context("epoch > 65535")?;
+            let master = MasterKey::from_seed(keys.seed, keys.enterprise.as_bytes(), epoch)?;
             keyring.insert(&master)?;
+            if retired {
+                keyring.retire(epoch)?;
+            }
         }
         let machine = agent::AgentConfig {
             agent_id: AgentId::new(keys.agent_id)?,
@@ -447,7 +451,7 @@ impl AgentCore {
         let service = String::from_utf8_lossy(service);
         let authorized = tls::certificate_names(peer, &service);
         if !authorized {
-            warn!(service = %service, "key request for a service the registrar's certificate does not name");
+            warn!(service = %service, "key request for a service not in the registrar certificate");
         }
         let status = match self.store.key_status(&key_id.to_string(), now)? {
             StoreStatus::Current { expires_at, .. } => KeyStatus::Current {

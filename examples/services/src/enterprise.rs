@@ -11,6 +11,7 @@ use tokio::sync::Semaphore;
 use tokio::task::JoinSet;
 use tracing::warn;
 
+use crate::chain;
 use crate::inventory::Phone as Entry;
 use crate::lab::{Lab, LabOptions};
 use crate::phone::{Phone, Transport};
@@ -200,7 +201,8 @@ where
             Ok((phone, Ok(()))) => done.push(phone),
             Ok((phone, Err(e))) => {
                 failed += 1;
-                warn!(phase = name, key_id = ?phone.key_id(), error = %format!("{e:#}"), "phone failed");
+                let key_id = phone.key_id();
+                warn!(phase = name, key_id = ?key_id, error = %chain(&e), "phone failed");
             }
             Err(e) => {
                 failed += 1;

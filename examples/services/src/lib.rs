@@ -21,6 +21,11 @@ pub mod sip;
 pub mod store;
 pub mod tls;
 
+/// An error with its causes, one line: `outer: inner: root`.
+pub fn chain(error: &anyhow::Error) -> String {
+    format!("{error:#}")
+}
+
 /// Seconds since the Unix epoch: the clock every service passes to keyprov.
 pub fn now() -> u64 {
     std::time::SystemTime::now()

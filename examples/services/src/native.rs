@@ -13,6 +13,7 @@ use tokio::net::UdpSocket;
 use tokio::sync::Semaphore;
 use tracing::{debug, info};
 
+use crate::chain;
 use crate::random::OsRng;
 use crate::registrar::AgentClient;
 
@@ -158,7 +159,7 @@ impl Native {
                             answer
                         }
                         Err(e) => {
-                            debug!(error = %format!("{e:#}"), "native key fetch failed");
+                            debug!(error = %chain(&e), "native key fetch failed");
                             Err(KpError::UnknownKeyId)
                         }
                     },

@@ -26,6 +26,7 @@ use tracing::{debug, info};
 use zeroize::Zeroizing;
 
 use crate::agent::{CHANNEL_BINDING_LABEL, CHANNEL_BINDING_LEN};
+use crate::chain;
 use crate::conversation as conv;
 use crate::framing::{read_frame, write_frame};
 use crate::random::OsRng;
@@ -173,7 +174,7 @@ impl Phone {
                 Err(e) if e.downcast_ref::<KpError>().is_some() => return Err(e),
                 Err(e) if attempt >= self.config.attempts => return Err(e),
                 Err(e) => {
-                    debug!(serial = %self.config.serial, error = %format!("{e:#}"), "provisioning retried")
+                    debug!(serial = %self.config.serial, error = %chain(&e), "provisioning retried")
                 }
             }
             tokio::time::sleep(delay).await;
@@ -225,7 +226,7 @@ impl Phone {
                     credentials,
                 } => {
                     let result = store_credentials(&self.config.credentials, &credentials);
-                    let failed = result.as_ref().err().map(|e| format!("{e:#}"));
+                    let failed = result.as_ref().err().map(chain);
                     machine.handle_store_result(handle, result.map_err(|_| KpError::Failed))?;
                     if let Some(e) = failed {
                         bail!("storing credentials: {e}");
@@ -354,7 +355,8 @@ impl Phone {
                 Ok(registered) => Duration::from_secs((registered.expires / 2).max(1)),
                 Err(e) if is_final(&e) => return Err(e),
                 Err(e) => {
-                    info!(serial = %self.config.serial, error = %format!("{e:#}"), "registration failed; retrying");
+                    let serial = &self.config.serial;
+                    info!(%serial, error = %chain(&e), "registration failed; retrying");
                     self.sip = None;
                     Duration::from_secs(2)
                 }
@@ -625,7 +627,10 @@ pub fn load_credentials(path: &Path) -> Result<Option<Credentials>> {
 /// Writes the credentials file (mode 0600), replacing the old one atomically.
 pub fn store_credentials(path: &Path, credentials: &Credentials) -> Result<()> {
     let text = Zeroizing::new(format!(
-        "# keyprov phone credentials: keep private\nkey_id={}\ncounter={}\nnot_after={}\nsecret={}\n",
+        concat!(
+            "# keyprov phone credentials: keep private\n",
+            "key_id={}\ncounter={}\nnot_after={}\nsecret={}\n"
+        ),
         credentials.key_id,
         credentials.counter,
         credentials.not_after,

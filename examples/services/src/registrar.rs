@@ -33,6 +33,7 @@ use tokio_rustls::client::TlsStream;
 use tracing::{debug, info, warn};
 
 use crate::bindings::Bindings;
+use crate::chain;
 use crate::conversation as conv;
 use crate::framing::{read_frame, write_frame};
 use crate::native::Native;
@@ -258,7 +259,7 @@ async fn serve_tcp(listener: TcpListener, state: Arc<State>) {
                 let state = state.clone();
                 connections.spawn(async move {
                     if let Err(e) = serve_tcp_connection(stream, peer, state).await {
-                        debug!(%peer, error = %format!("{e:#}"), "sip tcp connection closed");
+                        debug!(%peer, error = %chain(&e), "sip tcp connection closed");
                     }
                 });
             }
@@ -315,7 +316,7 @@ impl State {
         let message = match Message::parse(bytes) {
             Ok(message) => message,
             Err(e) => {
-                debug!(%peer, error = %format!("{e:#}"), "unparsable sip message dropped");
+                debug!(%peer, error = %chain(&e), "unparsable sip message dropped");
                 return None;
             }
         };
@@ -332,8 +333,8 @@ impl State {
         Some(match self.register(&message, peer).await {
             Ok(reply) => reply,
             Err(e) => {
-                debug!(%peer, error = %format!("{e:#}"), "bad register");
-                let warning = format!("399 registrar \"{}\"", sanitize(&format!("{e:#}")));
+                debug!(%peer, error = %chain(&e), "bad register");
+                let warning = format!("399 registrar \"{}\"", sanitize(&chain(&e)));
                 sip::response(
                     &message,
                     400,
@@ -427,7 +428,7 @@ impl State {
                 return Verdict::Registered(accepted.info.to_header_value().unwrap_or_default());
             }
             Outcome::Stale | Outcome::Replay => {
-                info!(key_id, outcome = ?outcome, "stale or replayed digest answered with a new nonce");
+                info!(key_id, outcome = ?outcome, "stale or replayed digest: new nonce sent");
                 self.challenge(message, true)
             }
             Outcome::ForgedNonce => self.challenge(message, false),

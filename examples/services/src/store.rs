@@ -157,7 +157,8 @@ impl Store {
                 ],
             )?;
             tx.execute(
-                "INSERT OR REPLACE INTO devices(serial, mac, extension, login) VALUES (?1,?2,?3,?4)",
+                "INSERT OR REPLACE INTO devices(serial, mac, extension, login)
+                 VALUES (?1, ?2, ?3, ?4)",
                 params![phone.serial, phone.mac, phone.extension, phone.login],
             )?;
         }
@@ -330,39 +331,51 @@ impl Store {
         Ok(rows.collect::<Result<_, _>>()?)
     }
 
-    /// The current master key epoch, creating epoch 1 on first use.
-    pub fn current_epoch(&self, now: u64) -> Result<u32> {
+    /// Every master key epoch with whether it was retired, oldest first; epoch 1 is created
+    /// on first use. New keys are issued under the newest.
+    pub fn epochs(&self, now: u64) -> Result<Vec<(u32, bool)>> {
         let conn = self.conn();
-        let epoch: Option<u32> = conn.query_row(
-            "SELECT max(epoch) FROM epochs WHERE retired_at IS NULL",
-            [],
-            |r| r.get(0),
-        )?;
-        if let Some(epoch) = epoch {
-            return Ok(epoch);
-        }
         conn.execute(
-            "INSERT INTO epochs(epoch, created_at) VALUES (1, ?1)",
+            "INSERT OR IGNORE INTO epochs(epoch, created_at) VALUES (1, ?1)",
             [now],
         )?;
-        Ok(1)
+        let mut stmt =
+            conn.prepare("SELECT epoch, retired_at IS NOT NULL FROM epochs ORDER BY epoch")?;
+        let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?;
+        Ok(rows.collect::<Result<_, _>>()?)
     }
 
-    /// Retires the current epoch and starts the next; returns the new epoch.
-    pub fn rotate_epoch(&self, now: u64) -> Result<u32> {
-        let current = self.current_epoch(now)?;
-        let mut conn = self.conn();
-        let tx = conn.transaction()?;
-        tx.execute(
-            "UPDATE epochs SET retired_at = ?2 WHERE epoch = ?1",
-            params![current, now],
-        )?;
-        tx.execute(
+    /// Starts the next epoch: keys are issued under it from the agent's next start on, and the
+    /// keys of older live epochs keep verifying. Returns the new epoch.
+    pub fn new_epoch(&self, now: u64) -> Result<u32> {
+        let newest = self.epochs(now)?.last().map_or(1, |(epoch, _)| *epoch);
+        let next = newest + 1;
+        if next > u32::from(u16::MAX) {
+            bail!("master key epoch exhausted at 65535");
+        }
+        self.conn().execute(
             "INSERT INTO epochs(epoch, created_at) VALUES (?1, ?2)",
-            params![current + 1, now],
+            params![next, now],
         )?;
-        tx.commit()?;
-        Ok(current + 1)
+        Ok(next)
+    }
+
+    /// Retires an older epoch: keys issued under it stop verifying from the agent's next start
+    /// on. The newest epoch cannot be retired.
+    pub fn retire_epoch(&self, epoch: u32, now: u64) -> Result<()> {
+        let epochs = self.epochs(now)?;
+        match epochs.iter().find(|(e, _)| *e == epoch) {
+            None => bail!("no master key epoch {epoch}"),
+            Some(_) if epochs.last().map(|(e, _)| *e) == Some(epoch) => {
+                bail!("epoch {epoch} is the newest: start a new one before retiring it")
+            }
+            Some(_) => {}
+        }
+        self.conn().execute(
+            "UPDATE epochs SET retired_at = ?2 WHERE epoch = ?1 AND retired_at IS NULL",
+            params![epoch, now],
+        )?;
+        Ok(())
     }
 }
 
@@ -492,11 +505,14 @@ mod tests {
     }
 
     #[test]
-    fn epochs_start_at_one_and_rotate() {
+    fn epochs_start_at_one_and_only_older_ones_retire() {
         let dir = tempfile::tempdir().unwrap();
         let store = Store::open(&dir.path().join("db")).unwrap();
-        assert_eq!(store.current_epoch(5).unwrap(), 1);
-        assert_eq!(store.rotate_epoch(6).unwrap(), 2);
-        assert_eq!(store.current_epoch(7).unwrap(), 2);
+        assert_eq!(store.epochs(5).unwrap(), vec![(1, false)]);
+        assert_eq!(store.new_epoch(6).unwrap(), 2);
+        assert!(store.retire_epoch(2, 7).is_err(), "the newest epoch stays");
+        assert!(store.retire_epoch(9, 7).is_err());
+        store.retire_epoch(1, 7).unwrap();
+        assert_eq!(store.epochs(8).unwrap(), vec![(1, true), (2, false)]);
     }
 }

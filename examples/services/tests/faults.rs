@@ -300,8 +300,11 @@ async fn bad_bytes_on_every_socket_leave_the_services_serving() {
         assert!(udp_exchange(lab.sip_addr(), bytes).await.is_none());
     }
     // A REGISTER missing its Call-ID gets 400; a mangled Authorization gets 403.
-    let bare = "REGISTER sip:sip.example.test SIP/2.0\r\nVia: SIP/2.0/UDP 127.0.0.1:9;branch=z9hG4bKx\r\n\
-        From: <sip:a@sip.example.test>;tag=1\r\nTo: <sip:a@sip.example.test>\r\nCSeq: 1 REGISTER\r\n\
+    let bare = "REGISTER sip:sip.example.test SIP/2.0\r\n\
+        Via: SIP/2.0/UDP 127.0.0.1:9;branch=z9hG4bKx\r\n\
+        From: <sip:a@sip.example.test>;tag=1\r\n\
+        To: <sip:a@sip.example.test>\r\n\
+        CSeq: 1 REGISTER\r\n\
         Content-Length: 0\r\n\r\n";
     assert_eq!(
         udp_exchange(lab.sip_addr(), bare.as_bytes())
@@ -354,4 +357,41 @@ async fn tls_frame_is_refused(lab: &Lab, frame: &[u8]) -> bool {
     let mut answer = Vec::new();
     let read = tokio::time::timeout(Duration::from_secs(2), stream.read_to_end(&mut answer)).await;
     read.is_ok() && !answer.windows(2).any(|w| w == [1, 2])
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn master_key_epochs_roll_over_and_retire() {
+    let dir = tempfile::tempdir().unwrap();
+    let options = LabOptions {
+        key_cache_seconds: 0,
+        ..LabOptions::default()
+    };
+    let (mut lab, entries) = lab(dir.path(), 2, options).await;
+    let mut old = phone(&lab, &entries[0], Transport::Udp);
+    old.ensure_registered().await.unwrap();
+
+    lab.stop_agent().await;
+    assert_eq!(
+        Store::open(lab.database()).unwrap().new_epoch(0).unwrap(),
+        2
+    );
+    lab.start_agent().await.unwrap();
+    let mut new = phone(&lab, &entries[1], Transport::Tcp);
+    new.ensure_registered().await.unwrap();
+    let key_id: keyprov::keyid::KeyId = new.key_id().unwrap().parse().unwrap();
+    assert_eq!(key_id.epoch(), 2);
+    old.register().await.unwrap();
+
+    // Retiring epoch 1 makes its keys fail; the phone provisions again under epoch 2.
+    lab.stop_agent().await;
+    Store::open(lab.database())
+        .unwrap()
+        .retire_epoch(1, 0)
+        .unwrap();
+    lab.start_agent().await.unwrap();
+    assert!(old.register().await.is_err());
+    old.provision().await.unwrap();
+    old.register().await.unwrap();
+    let key_id: keyprov::keyid::KeyId = old.key_id().unwrap().parse().unwrap();
+    assert_eq!(key_id.epoch(), 2);
 }

@@ -49,6 +49,18 @@ enum Command {
         #[arg(long, default_value = "revoked by operator")]
         reason: String,
     },
+    /// Start the next master key epoch: new keys are issued under it after the next start.
+    NewEpoch {
+        #[command(flatten)]
+        state: State,
+    },
+    /// Retire an older master key epoch: its keys stop verifying after the next start.
+    RetireEpoch {
+        #[command(flatten)]
+        state: State,
+        /// The epoch.
+        epoch: u32,
+    },
     /// Export H(A1) of every current key for a realm as Kamailio db_text tables.
     ExportHa1(ExportHa1),
 }
@@ -157,6 +169,16 @@ async fn main() -> Result<()> {
         } => {
             Store::open(&state.database)?.revoke(&key_id, &reason, keyprov_services::now())?;
             println!("revoked {key_id}");
+            Ok(())
+        }
+        Command::NewEpoch { state } => {
+            let epoch = Store::open(&state.database)?.new_epoch(keyprov_services::now())?;
+            println!("epoch {epoch} started; restart the agent to issue under it");
+            Ok(())
+        }
+        Command::RetireEpoch { state, epoch } => {
+            Store::open(&state.database)?.retire_epoch(epoch, keyprov_services::now())?;
+            println!("epoch {epoch} retired; restart the agent to apply");
             Ok(())
         }
         Command::ExportHa1(args) => export_ha1(args),
