@@ -286,3 +286,105 @@ fn key_of_a_retired_epoch_is_refused_as_expired() {
         Err(Error::UnknownKeyId)
     );
 }
+
+/// The registrar's key for a PIN-signed registration of `key_id`, through the agent's key
+/// service as a host would fetch it.
+fn fetch_with_pin(
+    config: &keyprov::agent::AgentConfig,
+    key_id: &KeyId,
+    verifier: keyprov::secret::PinVerifier,
+) -> registrar::FetchedKey {
+    use keyprov::agent::{self, KeyCheck, KeyService, KeyStatus};
+
+    let mut client = registrar::KeyClient::new();
+    let mut service = KeyService::new([7; 32]);
+    client.request(key_id, SERVICE, Some(b"jo")).unwrap();
+    service
+        .handle_message(config, &client.poll_transmit().unwrap())
+        .unwrap();
+    let Some(agent::Event::CheckKey { handle, .. }) = service.poll_event() else {
+        panic!("expected a key check");
+    };
+    let check = KeyCheck {
+        authorized: true,
+        status: KeyStatus::Current {
+            not_after: NOW + 3_600,
+        },
+        pin_verifier: Some(verifier),
+    };
+    service
+        .handle_check_result(config, NOW, handle, check)
+        .unwrap();
+    let (_, key) = client
+        .handle_message(&service.poll_transmit().unwrap())
+        .unwrap();
+    key.unwrap()
+}
+
+#[test]
+fn copies_of_a_pin_signed_registration_with_an_altered_signature_count_once() {
+    use keyprov::agent::AgentConfig;
+    use keyprov::device::UserPin;
+    use keyprov::keys::MasterKeyring;
+    use keyprov::secret::{MasterKey, Pin};
+
+    let mut keyring = MasterKeyring::new();
+    keyring
+        .insert(&MasterKey::from_seed(&[1; 32], b"test enterprise", 1).unwrap())
+        .unwrap();
+    let config = AgentConfig {
+        agent_id: AgentId::new("agent-1").unwrap(),
+        keyring,
+        key_lifetime: 3_600,
+        require_pin: false,
+        max_pin_failures: 3,
+    };
+    let secret = config.keyring.device_key(&key_id()).unwrap();
+    let pin = Pin::new("1234").unwrap();
+    let verifier = keyprov::agent::pin_verifier(b"salt", &pin);
+    let registration = RegistrationConfig {
+        service: SERVICE.to_vec(),
+        mode: RegistrationMode::Time,
+        sequence: 1,
+        user: Some(UserPin {
+            login: b"jo".to_vec(),
+            pin,
+            salt: b"salt".to_vec(),
+        }),
+        response_timeout: 10,
+    };
+    let mut phone = device::Registration::new(registration, key_id(), &secret).unwrap();
+    let mut rng = CountingRng(0);
+    phone.start(NOW, &mut rng).unwrap();
+    let direct = phone.poll_transmit().unwrap();
+
+    // Someone who saw the registration sends copies with the PIN signature altered: its device
+    // proof is good, so each copy would look like a PIN guess by the user.
+    let mut shared = registrar_state();
+    let mut rejected = 0;
+    for copy in 0..5u8 {
+        let mut altered = direct.clone();
+        *altered.last_mut().unwrap() ^= copy + 1;
+        let mut session = registrar::Session::new();
+        session
+            .handle_message(&mut shared, NOW, &mut rng, &altered)
+            .unwrap();
+        let Some(registrar::Event::FetchKey { handle, .. }) = session.poll_event() else {
+            panic!("expected a key fetch");
+        };
+        let key = fetch_with_pin(&config, &key_id(), verifier.clone());
+        let result = session.handle_key_result(&mut shared, NOW, &mut rng, handle, Ok(key));
+        let expected = if copy == 0 {
+            Error::WrongProof
+        } else {
+            Error::Replay
+        };
+        assert_eq!(result, Err(expected), "copy {copy}");
+        while let Some(event) = session.poll_event() {
+            if matches!(event, registrar::Event::PinRejected { .. }) {
+                rejected += 1;
+            }
+        }
+    }
+    assert_eq!(rejected, 1);
+}
