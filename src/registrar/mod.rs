@@ -116,7 +116,9 @@ pub enum Event {
         session_keys: SessionKeys,
     },
     /// A PIN-signed registration carried a good device proof but a wrong PIN signature: a
-    /// PIN guess, which the host may add to the user's lockout count at the agent.
+    /// PIN guess, which the host may add to the user's lockout count at the agent. The device
+    /// proof does not cover the PIN signature, so someone who saw the registration may have
+    /// altered it; copies of one registration are replays and report this once at most.
     PinRejected {
         /// The user's login.
         login: Vec<u8>,

@@ -378,6 +378,15 @@ impl Session {
         let mut transcript = Transcript::new(&registrar.config.service);
         transcript.push(signed);
         let transcript = transcript.finish();
+        // Freshness is recorded once the device proof verifies and before the PIN signature is
+        // checked: a copy whose PIN signature was altered is then a replay, not a PIN guess.
+        if !bool::from(proofs::device_proof(&keys.mac_key, &transcript).ct_eq(direct.proof)) {
+            return Err(Error::WrongProof);
+        }
+        let sequence = record_freshness(registrar, now, &device.fingerprint, direct)?;
+        if let Some(sequence) = sequence {
+            remember_sequence(registrar, now, device.fingerprint, &keys, sequence);
+        }
         self.verify(
             now,
             &keys,
@@ -385,7 +394,6 @@ impl Session {
             &transcript,
             (direct.proof, direct.pin_signature),
         )?;
-        let sequence = record_freshness(registrar, now, &device.fingerprint, direct)?;
         let mut registrar_nonce = [0u8; 32];
         rng.fill_bytes(&mut registrar_nonce);
         let verified = Verified {
