@@ -421,6 +421,12 @@
 #define KEYPROV_REGISTRAR_EVENT_PIN_REJECTED 4
 
 /**
+ * Most entries `keyprov_registrar_config.key_cache_capacity` and `.replay_cache_capacity` may
+ * ask for: both caches are allocated in full by `keyprov_registrar_new`.
+ */
+#define KEYPROV_REGISTRAR_MAX_CACHE_CAPACITY (1 << 24)
+
+/**
  * Major version of the header (the crate version's first number).
  */
 #define KEYPROV_VERSION_MAJOR 0
@@ -1100,11 +1106,12 @@ typedef struct keyprov_registrar_config {
      */
     uint64_t registration_lifetime;
     /**
-     * Devices whose keys stay cached.
+     * Devices whose keys stay cached, at most `KEYPROV_REGISTRAR_MAX_CACHE_CAPACITY`.
      */
     size_t key_cache_capacity;
     /**
-     * Time-based registrations remembered for replay detection.
+     * Time-based registrations remembered for replay detection, at most
+     * `KEYPROV_REGISTRAR_MAX_CACHE_CAPACITY`.
      */
     size_t replay_cache_capacity;
 } keyprov_registrar_config;

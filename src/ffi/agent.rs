@@ -270,7 +270,7 @@ pub unsafe extern "C" fn keyprov_agent_config_new(
                 agent_id,
                 keyring: MasterKeyring::new(),
                 key_lifetime,
-                require_pin: require_pin != 0,
+                require_pin: boundary::flag(require_pin, "require_pin")?,
                 max_pin_failures,
             };
             boundary::hand_out(
@@ -614,9 +614,9 @@ pub unsafe extern "C" fn keyprov_agent_key_service_handle_check_result(
             let config = config_ref(config)?;
             let c = boundary::object(check, "check")?;
             let check = KeyCheck {
-                authorized: c.authorized != 0,
+                authorized: boundary::flag(c.authorized, "authorized")?,
                 status: status_in(c)?,
-                pin_verifier: (c.has_pin_verifier != 0)
+                pin_verifier: boundary::flag(c.has_pin_verifier, "has_pin_verifier")?
                     .then(|| PinVerifier::from_array(c.pin_verifier)),
             };
             let w = boundary::object_mut(key_service, "key_service")?;

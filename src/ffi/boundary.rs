@@ -13,6 +13,19 @@ use std::string::{String, ToString};
 use super::result::{KEYPROV_OK, keyprov_result};
 use crate::Error;
 
+/// A flag from C: 0 is no, 1 is yes, and any other value is refused as out of range.
+pub(crate) fn flag(value: u8, field: &'static str) -> Result<bool, Error> {
+    match value {
+        0 => Ok(false),
+        1 => Ok(true),
+        _ => Err(Error::OutOfRange {
+            field,
+            min: 0,
+            max: 1,
+        }),
+    }
+}
+
 /// Why a call failed, before it becomes a result code.
 #[derive(Debug)]
 pub(crate) enum Failure {

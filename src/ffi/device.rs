@@ -274,8 +274,9 @@ pub unsafe extern "C" fn keyprov_device_provisioning_new(
                 } else {
                     Some(AgentId::new(agent)?)
                 },
-                last_counter: (c.has_last_counter != 0).then_some(c.last_counter),
-                require_address: c.require_address != 0,
+                last_counter: boundary::flag(c.has_last_counter, "has_last_counter")?
+                    .then_some(c.last_counter),
+                require_address: boundary::flag(c.require_address, "require_address")?,
                 response_timeout: c.response_timeout,
             };
             let wrapper = keyprov_device_provisioning {

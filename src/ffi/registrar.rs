@@ -30,6 +30,9 @@ pub const KEYPROV_REGISTRAR_EVENT_FAILED: u32 = 3;
 /// A PIN-signed registration had a good device proof but a wrong PIN signature: a PIN guess
 /// by `login` at `not_after` (the host's clock), which the host may count towards the lockout.
 pub const KEYPROV_REGISTRAR_EVENT_PIN_REJECTED: u32 = 4;
+/// Most entries `keyprov_registrar_config.key_cache_capacity` and `.replay_cache_capacity` may
+/// ask for: both caches are allocated in full by `keyprov_registrar_new`.
+pub const KEYPROV_REGISTRAR_MAX_CACHE_CAPACITY: usize = 1 << 24;
 
 /// How a registrar behaves. `service` is read during `keyprov_registrar_new` only.
 #[repr(C)]
@@ -45,9 +48,10 @@ pub struct keyprov_registrar_config {
     pub clock_window: u64,
     /// Seconds a registration lasts at most.
     pub registration_lifetime: u64,
-    /// Devices whose keys stay cached.
+    /// Devices whose keys stay cached, at most `KEYPROV_REGISTRAR_MAX_CACHE_CAPACITY`.
     pub key_cache_capacity: usize,
-    /// Time-based registrations remembered for replay detection.
+    /// Time-based registrations remembered for replay detection, at most
+    /// `KEYPROV_REGISTRAR_MAX_CACHE_CAPACITY`.
     pub replay_cache_capacity: usize,
 }
 
@@ -166,7 +170,8 @@ impl keyprov_fetched_key {
     }
 
     fn fetched(&self) -> Result<FetchedKey, Error> {
-        let pin_key = (self.has_pin_key != 0).then(|| PinSigningKey::from_bytes(&self.pin_key));
+        let pin_key = boundary::flag(self.has_pin_key, "has_pin_key")?
+            .then(|| PinSigningKey::from_bytes(&self.pin_key));
         Ok(FetchedKey {
             service_key: ServiceKey::from_bytes(&self.service_key)?,
             not_after: self.not_after,
@@ -215,13 +220,29 @@ pub unsafe extern "C" fn keyprov_registrar_new(
                 challenge_lifetime: c.challenge_lifetime,
                 clock_window: c.clock_window,
                 registration_lifetime: c.registration_lifetime,
-                key_cache_capacity: c.key_cache_capacity,
-                replay_cache_capacity: c.replay_cache_capacity,
+                key_cache_capacity: capacity_in(c.key_cache_capacity, "key_cache_capacity")?,
+                replay_cache_capacity: capacity_in(
+                    c.replay_cache_capacity,
+                    "replay_cache_capacity",
+                )?,
             };
             let registrar = Object::new(Registrar::new(config));
             boundary::hand_out(keyprov_registrar { registrar }, registrar_out)
         }
     })
+}
+
+/// A cache capacity within `KEYPROV_REGISTRAR_MAX_CACHE_CAPACITY`, refused before anything is
+/// allocated.
+fn capacity_in(capacity: usize, field: &'static str) -> Result<usize, Error> {
+    if capacity > KEYPROV_REGISTRAR_MAX_CACHE_CAPACITY {
+        return Err(Error::OutOfRange {
+            field,
+            min: 0,
+            max: KEYPROV_REGISTRAR_MAX_CACHE_CAPACITY as u64,
+        });
+    }
+    Ok(capacity)
 }
 
 /// Zeroizes the cached keys and releases the registrar; NULL is ignored. No session may use it

@@ -12,6 +12,7 @@ use super::super::boundary::{self, Failure, Object};
 use super::super::result::keyprov_result;
 use super::super::rng::{HostRng, keyprov_rng_callback};
 use super::{hash_from_flag, keyprov_digest_request, keyprov_str, request_in};
+use crate::Error;
 use crate::digest::{Client, ClientCredential, ClientPolicy, ServerProof};
 use crate::secret::{DigestHa1, DigestPassphrase};
 
@@ -40,14 +41,16 @@ impl From<ClientPolicy> for keyprov_digest_client_policy {
     }
 }
 
-impl From<&keyprov_digest_client_policy> for ClientPolicy {
-    fn from(policy: &keyprov_digest_client_policy) -> Self {
-        Self {
-            allow_md5: policy.allow_md5 != 0,
-            allow_rfc2069: policy.allow_rfc2069 != 0,
-            prefer_auth_int: policy.prefer_auth_int != 0,
-            use_userhash: policy.use_userhash != 0,
-        }
+impl TryFrom<&keyprov_digest_client_policy> for ClientPolicy {
+    type Error = Error;
+
+    fn try_from(policy: &keyprov_digest_client_policy) -> Result<Self, Error> {
+        Ok(Self {
+            allow_md5: boundary::flag(policy.allow_md5, "allow_md5")?,
+            allow_rfc2069: boundary::flag(policy.allow_rfc2069, "allow_rfc2069")?,
+            prefer_auth_int: boundary::flag(policy.prefer_auth_int, "prefer_auth_int")?,
+            use_userhash: boundary::flag(policy.use_userhash, "use_userhash")?,
+        })
     }
 }
 
@@ -71,9 +74,9 @@ pub unsafe extern "C" fn keyprov_digest_client_policy_init(
 ///
 /// # Safety
 /// `policy` is NULL or points to a live struct.
-unsafe fn policy_in(policy: *const keyprov_digest_client_policy) -> ClientPolicy {
+unsafe fn policy_in(policy: *const keyprov_digest_client_policy) -> Result<ClientPolicy, Error> {
     // SAFETY: forwarded from the caller's guarantee.
-    unsafe { policy.as_ref() }.map_or_else(ClientPolicy::default, ClientPolicy::from)
+    unsafe { policy.as_ref() }.map_or_else(|| Ok(ClientPolicy::default()), ClientPolicy::try_from)
 }
 
 fn hand_out(client: Client, out: *mut *mut keyprov_digest_client) -> Result<(), Failure> {
@@ -107,7 +110,7 @@ pub unsafe extern "C" fn keyprov_digest_client_new(
             let password = boundary::bytes_in(password, password_len, "password")?;
             let credential = ClientCredential::Password(DigestPassphrase::from_bytes(password)?);
             hand_out(
-                Client::new(username, credential, policy_in(policy)),
+                Client::new(username, credential, policy_in(policy)?),
                 client_out,
             )
         }
@@ -137,7 +140,7 @@ pub unsafe extern "C" fn keyprov_digest_client_new_ha1(
                 ha1,
             };
             hand_out(
-                Client::new(username, credential, policy_in(policy)),
+                Client::new(username, credential, policy_in(policy)?),
                 client_out,
             )
         }

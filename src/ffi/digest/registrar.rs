@@ -155,8 +155,8 @@ fn policy_from(
     if let Some(policy) = policy {
         out.algorithms = algorithms_from_flags(policy.algorithms)?;
         out.qop = qops_from_flags(policy.qop)?;
-        out.allow_rfc2069 = policy.allow_rfc2069 != 0;
-        out.userhash = policy.userhash != 0;
+        out.allow_rfc2069 = boundary::flag(policy.allow_rfc2069, "allow_rfc2069")?;
+        out.userhash = boundary::flag(policy.userhash, "userhash")?;
         out.nonce_lifetime = policy.nonce_lifetime;
         out.max_clock_drift = policy.max_clock_drift;
         out.tracker_capacity = policy.tracker_capacity;
@@ -251,7 +251,7 @@ pub unsafe extern "C" fn keyprov_digest_registrar_challenge(
         unsafe {
             let registrar = boundary::object(registrar, "registrar")?.registrar.get()?;
             let nonce = boundary::text_in(nonce, nonce_len, "nonce")?;
-            let values = registrar.challenges_for_nonce(nonce, stale != 0);
+            let values = registrar.challenges_for_nonce(nonce, boundary::flag(stale, "stale")?);
             let count = values.len() as u64;
             let value = values.get(index).ok_or(Error::OutOfRange {
                 field: "challenge index",
