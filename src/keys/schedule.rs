@@ -1,7 +1,6 @@
 //! The key schedule below the master key: device, authentication, service, PIN signing and
 //! session keys, and the SIP Digest password.
 
-use subtle::{ConditionallySelectable, ConstantTimeEq};
 use zeroize::{Zeroize, ZeroizeOnDrop, Zeroizing};
 
 use super::hmac::{HmacKey, TAG_LEN, verify_tag};
@@ -174,13 +173,19 @@ fn five_bits(bytes: &[u8; TAG_LEN], index: usize) -> u8 {
     ((pair >> (11 - bit % 8)) & 0x1f) as u8
 }
 
-/// `DIGEST_PASSWORD_ALPHABET[index]` without a secret-dependent memory access.
+/// `DIGEST_PASSWORD_ALPHABET[index]` for `index < 32` without a secret-dependent memory
+/// access or branch: the alphabet is four runs of consecutive ASCII codes (`2-9`, `A-H`, `J-N`,
+/// `P-Z`), so the character is `'2' + index` plus the gaps below it, each gap counted by a
+/// borrow bit. A selection over the whole table through `subtle` cost four times the hashing.
 fn alphabet_char(index: u8) -> u8 {
-    let mut out = 0u8;
-    for (position, candidate) in DIGEST_PASSWORD_ALPHABET.iter().enumerate() {
-        out.conditional_assign(candidate, (position as u8).ct_eq(&index));
-    }
-    out
+    let at_least = |start: u8| {
+        let borrow = u16::from(start)
+            .wrapping_sub(1)
+            .wrapping_sub(u16::from(index))
+            >> 15;
+        borrow as u8
+    };
+    b'2' + index + 7 * at_least(8) + at_least(16) + at_least(21)
 }
 
 /// The registration MAC key of one device at one service, as the registrar caches it: 64
