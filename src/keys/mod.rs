@@ -63,14 +63,37 @@ fn length_prefix(field: &[u8]) -> [u8; 2] {
     (field.len() as u16).to_be_bytes()
 }
 
+/// Most fields a derivation takes besides its label (the session keys take four).
+const MAX_FIELDS: usize = 4;
+
 /// `HMAC(key, lp(label) || lp(field_1) || ... || lp(field_n))`.
+///
+/// The pieces are handed to [`HmacKey::mac_parts`] together, so a message that fits one block
+/// (most labels with a short field) is hashed from one stack block with no streaming buffers.
 fn derive(key: &[u8], label: &[u8], fields: &[&[u8]]) -> [u8; TAG_LEN] {
-    let mut stream = HmacKey::new(key).start();
-    for part in core::iter::once(&label).chain(fields) {
-        stream.update(&length_prefix(part));
-        stream.update(part);
+    let key = HmacKey::new(key);
+    if fields.len() > MAX_FIELDS {
+        let mut stream = key.start();
+        for part in core::iter::once(&label).chain(fields) {
+            stream.update(&length_prefix(part));
+            stream.update(part);
+        }
+        return stream.finish();
     }
-    stream.finish()
+    let mut prefixes = [[0u8; 2]; MAX_FIELDS + 1];
+    for (prefix, part) in prefixes
+        .iter_mut()
+        .zip(core::iter::once(&label).chain(fields))
+    {
+        *prefix = length_prefix(part);
+    }
+    let mut parts: [&[u8]; 2 * (MAX_FIELDS + 1)] = [&[]; 2 * (MAX_FIELDS + 1)];
+    let items = prefixes.iter().zip(core::iter::once(&label).chain(fields));
+    for (pair, (prefix, part)) in parts.chunks_exact_mut(2).zip(items) {
+        pair[0] = prefix;
+        pair[1] = part;
+    }
+    key.mac_parts(&parts[..2 * (fields.len() + 1)])
 }
 
 /// Checks that a variable-length input has `min..=max` bytes.
