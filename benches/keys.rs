@@ -562,7 +562,7 @@ fn derivation_rows(table: &mut String, compress: &mut dyn FnMut()) {
     let mut rows: Vec<(&str, f64, Row<'_>)> = vec![
         (
             "master_key/schedule_new",
-            4.0,
+            6.0,
             (
                 "keyprov",
                 Box::new(|| {
