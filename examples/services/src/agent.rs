@@ -427,9 +427,13 @@ impl AgentCore {
                     handle,
                     service,
                     key_id,
+                    login,
                     ..
                 } => {
-                    let check = self.check_key(&service, &key_id, peer, now)?;
+                    let mut check = self.check_key(&service, &key_id, peer, now)?;
+                    if let Some(login) = login {
+                        check.pin_verifier = self.user_record(&login, now)?.map(|u| u.verifier);
+                    }
                     if let Err(e) = machine.handle_check_result(&self.machine, now, handle, check) {
                         debug!(key_id = %key_id, error = %e, "key request refused");
                     }

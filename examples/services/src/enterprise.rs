@@ -106,8 +106,7 @@ pub async fn run(
         ok: inventory.len(),
         failed: 0,
         elapsed: started.elapsed(),
-        note: "demo CA and certificates, seed file, SQLite directory, agent and registrar up"
-            .into(),
+        note: "demo CA, seed, SQLite, agent and registrar up".into(),
     };
     let with_pin = inventory.iter().filter(|p| p.pin.is_some()).count();
     let phones = build_phones(&lab, inventory)?;
@@ -118,7 +117,7 @@ pub async fn run(
     })
     .await;
     let provision = PhaseReport {
-        note: format!("TLS 1.3 sessions to the agent, {with_pin} with a PIN proof"),
+        note: format!("TLS 1.3 to the agent, {with_pin} with a PIN proof"),
         ..provision
     };
     let (phones, register) = phase("register", phones, options, |mut phone| async move {
@@ -136,14 +135,14 @@ pub async fn run(
     let udp = inventory.len().div_ceil(2);
     let register = PhaseReport {
         note: format!(
-            "SIP Digest SHA-256, {udp} over UDP, {} over TCP, {} keys fetched over mutual TLS",
+            "Digest SHA-256, {udp} UDP/{} TCP, {} key fetches",
             inventory.len() - udp,
             registrar.keys_fetched()
         ),
         ..register
     };
     let native = PhaseReport {
-        note: "keyprov challenge-response registration over UDP, mutual proofs".into(),
+        note: "keyprov challenge-response over UDP".into(),
         ..native
     };
     let registered = registrar.registered();

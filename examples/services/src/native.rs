@@ -11,7 +11,7 @@ use keyprov::registrar::{Event, Registrar, RegistrarConfig, Session};
 use keyprov::wire::{Message, Refusal};
 use tokio::net::UdpSocket;
 use tokio::sync::Semaphore;
-use tracing::{debug, info};
+use tracing::{debug, info, warn};
 
 use crate::chain;
 use crate::random::OsRng;
@@ -151,18 +151,19 @@ impl Native {
                 key_id,
                 login,
             } => {
-                let key = match login {
-                    Some(_) => Err(KpError::NotAuthorized),
-                    None => match self.agent.fetch(&key_id, &self.service).await {
-                        Ok(answer) => {
-                            self.fetched_now(key_id, now);
-                            answer
-                        }
-                        Err(e) => {
-                            debug!(error = %chain(&e), "native key fetch failed");
-                            Err(KpError::UnknownKeyId)
-                        }
-                    },
+                let key = match self
+                    .agent
+                    .fetch(&key_id, &self.service, login.as_deref())
+                    .await
+                {
+                    Ok(answer) => {
+                        self.fetched_now(key_id, now);
+                        answer
+                    }
+                    Err(e) => {
+                        debug!(error = %chain(&e), "native key fetch failed");
+                        Err(KpError::UnknownKeyId)
+                    }
                 };
                 let mut registrar = lock(&self.registrar);
                 let _ = session.handle_key_result(&mut registrar, now, &mut OsRng, handle, key);
@@ -178,8 +179,10 @@ impl Native {
                 lock(&self.bindings).insert(key_id.to_string(), binding);
             }
             Event::Failed(e) => info!(%peer, error = %e, "native registration refused"),
-            // PIN-signed registrations are refused before any PIN is checked (see FetchKey).
-            other => debug!(%peer, event = ?other, "native registration event ignored"),
+            Event::PinRejected { login, .. } => {
+                let login = String::from_utf8_lossy(&login);
+                warn!(%peer, login = %login, "pin-signed registration with a wrong pin");
+            }
         }
     }
 

@@ -244,15 +244,20 @@ impl Phone {
         stored.context("agent answered but no credentials came out")
     }
 
-    fn provisioning_config(&self) -> Result<ProvisioningConfig> {
-        let user = match (&self.config.login, &self.config.pin) {
+    /// The signed-in user, when the phone was given a login and PIN.
+    fn user_pin(&self) -> Result<Option<UserPin>> {
+        Ok(match (&self.config.login, &self.config.pin) {
             (Some(login), Some(pin)) => Some(UserPin {
                 login: login.as_bytes().to_vec(),
                 pin: Pin::new(pin)?,
                 salt: crate::store::pin_salt(login),
             }),
             _ => None,
-        };
+        })
+    }
+
+    fn provisioning_config(&self) -> Result<ProvisioningConfig> {
+        let user = self.user_pin()?;
         Ok(ProvisioningConfig {
             trust_anchor: self.config.agent_anchor,
             subject: Subject::DeviceId(DeviceId::serial_number(&self.config.serial)?),
@@ -294,7 +299,8 @@ impl Phone {
     }
 
     /// Registers with keyprov's native registration (challenge and response over UDP) at
-    /// `registrar`; returns the last second of the registration. The registrar proves it
+    /// `registrar`; returns the last second of the registration. A phone given a login and PIN
+    /// signs the registration with its PIN-bound key (hot-desking). The registrar proves it
     /// knows the key too, or this fails.
     pub async fn register_native(&mut self, registrar: SocketAddr) -> Result<u64> {
         let credentials = self.credentials.as_ref().context("phone not provisioned")?;
@@ -302,7 +308,7 @@ impl Phone {
             service: self.config.realm.as_bytes().to_vec(),
             mode: RegistrationMode::ChallengeResponse,
             sequence: 0,
-            user: None,
+            user: self.user_pin()?,
             response_timeout: 5,
         };
         let mut machine = Registration::new(config, credentials.key_id, &credentials.secret_key)?;

@@ -524,7 +524,7 @@ impl State {
             return Ok(Ok(CredentialLookup::UnknownKeyId));
         };
         self.fetches.fetch_add(1, Ordering::Relaxed);
-        let fetched = self.agent.fetch(&key_id, &self.config.realm).await?;
+        let fetched = self.agent.fetch(&key_id, &self.config.realm, None).await?;
         let answer = fetched.map(|key| (key.service_key.digest_password(), key.not_after));
         if let Err(refused) = &answer {
             debug!(key_id = %username, refused = %refused, "agent refused the key");
@@ -631,6 +631,7 @@ impl AgentClient {
         &self,
         key_id: &KeyId,
         service: &str,
+        login: Option<&[u8]>,
     ) -> Result<Result<FetchedKey, KpError>> {
         let mut connection = self.connection.lock().await;
         let mut last_error = None;
@@ -651,9 +652,8 @@ impl AgentClient {
                 }
             }
             let (stream, client) = connection.as_mut().expect("connected above");
-            match tokio::time::timeout(FETCH_TIMEOUT, fetch_on(stream, client, key_id, service))
-                .await
-            {
+            let fetch = fetch_on(stream, client, key_id, service, login);
+            match tokio::time::timeout(FETCH_TIMEOUT, fetch).await {
                 Ok(Ok(answer)) => return Ok(answer.map_err(conv::peer_error)),
                 Ok(Err(e)) => last_error = Some(e),
                 Err(_) => last_error = Some(anyhow::anyhow!("key fetch timed out")),
@@ -683,8 +683,9 @@ async fn fetch_on(
     client: &mut KeyClient,
     key_id: &KeyId,
     service: &str,
+    login: Option<&[u8]>,
 ) -> Result<Result<FetchedKey, KpError>> {
-    let id = client.request(key_id, service.as_bytes(), None)?;
+    let id = client.request(key_id, service.as_bytes(), login)?;
     while let Some(bytes) = client.poll_transmit() {
         write_frame(stream, &bytes).await?;
     }

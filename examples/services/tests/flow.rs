@@ -93,6 +93,17 @@ async fn native_registration_on_its_own_port() {
     }
     let registrar = lab.registrar.as_ref().unwrap();
     assert_eq!(registrar.native_registered(), 3);
+
+    // Phone 0's user has a PIN: its registration is PIN-signed, and a wrong PIN is refused.
+    let mut wrong_pin = lab.phone_config(&phones[0], Transport::Udp);
+    assert!(wrong_pin.pin.is_some());
+    wrong_pin.pin = Some(zeroize::Zeroizing::new("9999".into()));
+    let mut phone = Phone::with_tls(wrong_pin, lab.phone_tls()).unwrap();
+    let err = phone.register_native(lab.native_addr()).await.unwrap_err();
+    assert_eq!(
+        err.downcast_ref::<keyprov::Error>(),
+        Some(&keyprov::Error::WrongProof)
+    );
     assert_eq!(registrar.registered(), 0, "no sip binding was made");
 
     // A phone whose secret key is wrong is refused: the proof does not verify.
