@@ -242,4 +242,32 @@ mod tests {
         assert_eq!(answer(7777), Err(Error::PeerRefused { code: 7777 }));
         assert_eq!(error_from_code(900), Error::PeerRefused { code: 900 });
     }
+
+    #[test]
+    fn a_pin_or_salt_without_a_login_is_refused_not_ignored() {
+        let pin = c"0042";
+        let salt = b"salt";
+        // SAFETY: every pointer is NULL with length 0 or valid for its length.
+        unsafe {
+            let none = user_in(
+                core::ptr::null(),
+                0,
+                core::ptr::null(),
+                0,
+                core::ptr::null(),
+                0,
+            );
+            assert!(matches!(none, Ok(None)));
+            let pin_only = user_in(core::ptr::null(), 0, pin.as_ptr(), 4, core::ptr::null(), 0);
+            assert!(matches!(
+                pin_only,
+                Err(Failure::Core(Error::InvalidValue { field: "pin", .. }))
+            ));
+            let salt_only = user_in(core::ptr::null(), 0, core::ptr::null(), 0, salt.as_ptr(), 4);
+            assert!(matches!(
+                salt_only,
+                Err(Failure::Core(Error::InvalidValue { field: "salt", .. }))
+            ));
+        }
+    }
 }
