@@ -671,7 +671,8 @@ typedef struct keyprov_device_provisioning_config {
      */
     const struct keyprov_key_id *proposed_key_id;
     /**
-     * The user's login for a PIN-checked provisioning; length 0 for none.
+     * The user's login for a PIN-checked provisioning; length 0 for none, and then `pin` and
+     * `salt` must be empty too.
      */
     const uint8_t *login;
     /**
@@ -797,19 +798,20 @@ typedef struct keyprov_device_registration_config {
      */
     uint64_t sequence;
     /**
-     * The user's login for a PIN-signed registration; length 0 for none.
+     * The user's login for a PIN-signed registration; length 0 for none, and then `pin` and
+     * `salt` must be empty too.
      */
     const uint8_t *login;
     /**
-     * Bytes at `login`.
+     * Bytes at `login`, 0 to 128.
      */
     size_t login_len;
     /**
-     * The PIN the user typed.
+     * The PIN the user typed, ASCII digits.
      */
     const char *pin;
     /**
-     * Bytes at `pin`.
+     * Bytes at `pin`, 4 to 16.
      */
     size_t pin_len;
     /**

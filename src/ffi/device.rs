@@ -69,7 +69,8 @@ pub struct keyprov_device_provisioning_config {
     pub device_id_len: usize,
     /// `KEYPROV_SUBJECT_PROPOSED_KEY_ID`: the proposed key identifier.
     pub proposed_key_id: *const keyprov_key_id,
-    /// The user's login for a PIN-checked provisioning; length 0 for none.
+    /// The user's login for a PIN-checked provisioning; length 0 for none, and then `pin` and
+    /// `salt` must be empty too.
     pub login: *const u8,
     /// Bytes at `login`, 0 to 128.
     pub login_len: usize,
@@ -108,13 +109,14 @@ pub struct keyprov_device_registration_config {
     pub mode: u32,
     /// This registration's sequence number; persist a higher one before the next.
     pub sequence: u64,
-    /// The user's login for a PIN-signed registration; length 0 for none.
+    /// The user's login for a PIN-signed registration; length 0 for none, and then `pin` and
+    /// `salt` must be empty too.
     pub login: *const u8,
-    /// Bytes at `login`.
+    /// Bytes at `login`, 0 to 128.
     pub login_len: usize,
-    /// The PIN the user typed.
+    /// The PIN the user typed, ASCII digits.
     pub pin: *const c_char,
-    /// Bytes at `pin`.
+    /// Bytes at `pin`, 4 to 16.
     pub pin_len: usize,
     /// The user's salt.
     pub salt: *const u8,

@@ -201,6 +201,15 @@ pub(crate) unsafe fn user_in(
     salt_len: usize,
 ) -> Result<Option<UserPin>, Failure> {
     if login_len == 0 {
+        // A PIN without a login would silently leave the request without a PIN proof.
+        let stray = [("pin", pin_len), ("salt", salt_len)];
+        if let Some((field, _)) = stray.into_iter().find(|(_, len)| *len != 0) {
+            return Err(Error::InvalidValue {
+                field,
+                reason: "given without a login",
+            }
+            .into());
+        }
         return Ok(None);
     }
     // SAFETY: forwarded from the caller's guarantee.
