@@ -324,32 +324,36 @@
 #define KEYPROV_KEY_ID_UNSTRUCTURED 2
 
 /**
- * Device identifier type: a telephone extension, 1 to 16 digits.
+ * Device identifier type: a telephone extension, 1 to 16 digits; typed text `ext:0123`.
  */
 #define KEYPROV_DEVICE_ID_EXTENSION 1
 
 /**
- * Device identifier type: a serial number, 1 to 32 of `A`-`Z`, `0`-`9`, `-`.
+ * Device identifier type: a serial number, 1 to 32 of `A`-`Z`, `0`-`9`, `-`; typed text
+ * `sn:AB-123`.
  */
 #define KEYPROV_DEVICE_ID_SERIAL_NUMBER 2
 
 /**
- * Device identifier type: a user login, 1 to 32 of `a`-`z`, `0`-`9`, `.`, `_`, `-`.
+ * Device identifier type: a user login, 1 to 32 of `a`-`z`, `0`-`9`, `.`, `_`, `-`; typed
+ * text `user:alice`.
  */
 #define KEYPROV_DEVICE_ID_USER_LOGIN 3
 
 /**
- * Device identifier type: an IPv4 address (4 value bytes).
+ * Device identifier type: an IPv4 address (4 value bytes); typed text `ipv4:192.0.2.7`.
  */
 #define KEYPROV_DEVICE_ID_IPV4 4
 
 /**
- * Device identifier type: an IPv6 address without zone (16 value bytes).
+ * Device identifier type: an IPv6 address without zone (16 value bytes); typed text
+ * `ipv6:2001:db8::7`.
  */
 #define KEYPROV_DEVICE_ID_IPV6 5
 
 /**
- * Device identifier type: an IEEE 802 MAC address (6 value bytes).
+ * Device identifier type: an IEEE 802 MAC address (6 value bytes); typed text
+ * `mac:00-1a-2b-3c-4d-5e` (also accepted: `:` separators, upper case, `001A.2B3C.4D5E`).
  */
 #define KEYPROV_DEVICE_ID_MAC 6
 

@@ -26,17 +26,21 @@ pub const KEYPROV_KEY_ID_STRUCTURED: u8 = 1;
 /// `keyprov_key_id_info.form` of a key identifier holding an unstructured value.
 pub const KEYPROV_KEY_ID_UNSTRUCTURED: u8 = 2;
 
-/// Device identifier type: a telephone extension, 1 to 16 digits.
+/// Device identifier type: a telephone extension, 1 to 16 digits; typed text `ext:0123`.
 pub const KEYPROV_DEVICE_ID_EXTENSION: u8 = 1;
-/// Device identifier type: a serial number, 1 to 32 of `A`-`Z`, `0`-`9`, `-`.
+/// Device identifier type: a serial number, 1 to 32 of `A`-`Z`, `0`-`9`, `-`; typed text
+/// `sn:AB-123`.
 pub const KEYPROV_DEVICE_ID_SERIAL_NUMBER: u8 = 2;
-/// Device identifier type: a user login, 1 to 32 of `a`-`z`, `0`-`9`, `.`, `_`, `-`.
+/// Device identifier type: a user login, 1 to 32 of `a`-`z`, `0`-`9`, `.`, `_`, `-`; typed
+/// text `user:alice`.
 pub const KEYPROV_DEVICE_ID_USER_LOGIN: u8 = 3;
-/// Device identifier type: an IPv4 address (4 value bytes).
+/// Device identifier type: an IPv4 address (4 value bytes); typed text `ipv4:192.0.2.7`.
 pub const KEYPROV_DEVICE_ID_IPV4: u8 = 4;
-/// Device identifier type: an IPv6 address without zone (16 value bytes).
+/// Device identifier type: an IPv6 address without zone (16 value bytes); typed text
+/// `ipv6:2001:db8::7`.
 pub const KEYPROV_DEVICE_ID_IPV6: u8 = 5;
-/// Device identifier type: an IEEE 802 MAC address (6 value bytes).
+/// Device identifier type: an IEEE 802 MAC address (6 value bytes); typed text
+/// `mac:00-1a-2b-3c-4d-5e` (also accepted: `:` separators, upper case, `001A.2B3C.4D5E`).
 pub const KEYPROV_DEVICE_ID_MAC: u8 = 6;
 
 /// Source of an unstructured value: the agent's random generator.
