@@ -429,4 +429,23 @@ mod tests {
         let result = call(|| unsafe { buffer.write(b"abc") });
         assert_eq!((result, needed, out), (KEYPROV_BUFFER_TOO_SMALL, 3, [0, 0]));
     }
+
+    #[test]
+    fn a_length_no_buffer_can_have_is_refused_before_any_slice_is_made() {
+        let mut byte = [0u8; 1];
+        let words = [0u32; 1];
+        // SAFETY: no buffer can span more than isize::MAX bytes, so the calls must refuse
+        // these lengths without reading or writing through the pointers.
+        unsafe {
+            let too_long = |failure| matches!(failure, Err(Failure::Core(Error::TooLong { .. })));
+            assert!(too_long(bytes_in(byte.as_ptr(), usize::MAX, "bytes").map(drop)));
+            assert!(too_long(
+                bytes_in(byte.as_ptr(), isize::MAX as usize + 1, "bytes").map(drop)
+            ));
+            assert!(too_long(
+                slice_in(words.as_ptr(), usize::MAX / 4 + 1, "values").map(drop)
+            ));
+            assert!(too_long(bytes_out(byte.as_mut_ptr(), usize::MAX, "buf").map(drop)));
+        }
+    }
 }
