@@ -224,8 +224,12 @@ pub(crate) unsafe fn slice_in<'a, T>(
     match (pointer.is_null(), count) {
         (_, 0) => Ok(&[]),
         (true, _) => Err(null(argument)),
-        // SAFETY: not NULL, and the caller guarantees `count` readable elements.
-        (false, _) => Ok(unsafe { core::slice::from_raw_parts(pointer, count) }),
+        (false, _) => {
+            let count = possible::<T>(count, argument)?;
+            // SAFETY: not NULL, no larger than any buffer can be, and the caller guarantees
+            // `count` readable elements.
+            Ok(unsafe { core::slice::from_raw_parts(pointer, count) })
+        }
     }
 }
 
@@ -261,9 +265,28 @@ pub(crate) unsafe fn bytes_out<'a>(
     match (pointer.is_null(), len) {
         (_, 0) => Ok(&mut []),
         (true, _) => Err(null(argument)),
-        // SAFETY: not NULL, and the caller guarantees `len` writable bytes used by no one else.
-        (false, _) => Ok(unsafe { core::slice::from_raw_parts_mut(pointer, len) }),
+        (false, _) => {
+            let len = possible::<u8>(len, argument)?;
+            // SAFETY: not NULL, no larger than any buffer can be, and the caller guarantees
+            // `len` writable bytes used by no one else.
+            Ok(unsafe { core::slice::from_raw_parts_mut(pointer, len) })
+        }
     }
+}
+
+/// `count` elements of `T`, refused if they would span more than `isize::MAX` bytes, which no
+/// buffer can: such a length is a caller's mistake, not a buffer to read.
+fn possible<T>(count: usize, argument: &'static str) -> Result<usize, Failure> {
+    let max = isize::MAX.unsigned_abs() / core::mem::size_of::<T>().max(1);
+    if count > max {
+        return Err(Error::TooLong {
+            field: argument,
+            max,
+            actual: count,
+        }
+        .into());
+    }
+    Ok(count)
 }
 
 /// Copies a fixed-size output (a key, a tag) to the front of `out`, which must hold at least
@@ -438,14 +461,18 @@ mod tests {
         // these lengths without reading or writing through the pointers.
         unsafe {
             let too_long = |failure| matches!(failure, Err(Failure::Core(Error::TooLong { .. })));
-            assert!(too_long(bytes_in(byte.as_ptr(), usize::MAX, "bytes").map(drop)));
+            assert!(too_long(
+                bytes_in(byte.as_ptr(), usize::MAX, "bytes").map(drop)
+            ));
             assert!(too_long(
                 bytes_in(byte.as_ptr(), isize::MAX as usize + 1, "bytes").map(drop)
             ));
             assert!(too_long(
                 slice_in(words.as_ptr(), usize::MAX / 4 + 1, "values").map(drop)
             ));
-            assert!(too_long(bytes_out(byte.as_mut_ptr(), usize::MAX, "buf").map(drop)));
+            assert!(too_long(
+                bytes_out(byte.as_mut_ptr(), usize::MAX, "buf").map(drop)
+            ));
         }
     }
 }
