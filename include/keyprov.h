@@ -1481,6 +1481,8 @@ keyprov_result keyprov_agent_provisioning_handle_connected(struct keyprov_agent_
 
 /**
  * Passes the device's request; `rng` supplies the value of an unstructured key identifier.
+ * Bytes that do not decode or come out of turn (for example before `_handle_connected`) fail
+ * the machine for good, as the conversation inside TLS cannot recover.
  */
 keyprov_result keyprov_agent_provisioning_handle_message(struct keyprov_agent_provisioning *provisioning,
                                                          const struct keyprov_agent_config *config,
@@ -1540,7 +1542,8 @@ keyprov_result keyprov_agent_key_service_new(const uint8_t *registrar_identity,
                                              struct keyprov_agent_key_service **key_service_out);
 
 /**
- * Passes a key request from the registrar.
+ * Passes a key request from the registrar. Bytes that do not decode fail the service for
+ * good: close the connection and start a new service on the next one.
  */
 keyprov_result keyprov_agent_key_service_handle_message(struct keyprov_agent_key_service *key_service,
                                                         const struct keyprov_agent_config *config,
@@ -1601,7 +1604,9 @@ keyprov_result keyprov_device_provisioning_handle_connected(struct keyprov_devic
                                                             size_t channel_binding_len);
 
 /**
- * Passes bytes received from the agent at time `now`.
+ * Passes bytes received from the agent at time `now`. Bytes that do not decode or come out of
+ * turn (before `_handle_connected`, or after the answer) fail the machine for good, unlike a
+ * registration, which drops stray datagrams.
  */
 keyprov_result keyprov_device_provisioning_handle_message(struct keyprov_device_provisioning *provisioning,
                                                           uint64_t now,

@@ -417,6 +417,8 @@ pub unsafe extern "C" fn keyprov_agent_provisioning_handle_connected(
 const AGENT_RANDOM_LEN: usize = 32;
 
 /// Passes the device's request; `rng` supplies the value of an unstructured key identifier.
+/// Bytes that do not decode or come out of turn (for example before `_handle_connected`) fail
+/// the machine for good, as the conversation inside TLS cannot recover.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn keyprov_agent_provisioning_handle_message(
     provisioning: *mut keyprov_agent_provisioning,
@@ -562,7 +564,8 @@ pub unsafe extern "C" fn keyprov_agent_key_service_new(
     })
 }
 
-/// Passes a key request from the registrar.
+/// Passes a key request from the registrar. Bytes that do not decode fail the service for
+/// good: close the connection and start a new service on the next one.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn keyprov_agent_key_service_handle_message(
     key_service: *mut keyprov_agent_key_service,

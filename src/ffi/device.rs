@@ -351,7 +351,9 @@ pub unsafe extern "C" fn keyprov_device_provisioning_handle_connected(
     })
 }
 
-/// Passes bytes received from the agent at time `now`.
+/// Passes bytes received from the agent at time `now`. Bytes that do not decode or come out of
+/// turn (before `_handle_connected`, or after the answer) fail the machine for good, unlike a
+/// registration, which drops stray datagrams.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn keyprov_device_provisioning_handle_message(
     provisioning: *mut keyprov_device_provisioning,
