@@ -279,3 +279,55 @@ async fn trickled_sip_request_is_cut_off() {
         started.elapsed()
     );
 }
+
+/// Idle connections beyond the limit are closed at once, so a peer holding many cannot run the
+/// agent out of file descriptors.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn connections_beyond_the_limit_are_closed_at_once() {
+    use keyprov_services::lab::{Lab, LabOptions};
+    use tokio::io::AsyncReadExt;
+
+    const MAX_CONNECTIONS: usize = 1024; // keyprov_services::agent::MAX_CONNECTIONS
+    // Both ends of every connection live in this process.
+    let needed = 4 * (MAX_CONNECTIONS + 1) + 256;
+    if open_files_limit() < needed {
+        eprintln!("skipped: fewer than {needed} open files allowed (ulimit -n)");
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let entries = inventory::parse(&inventory::synthetic(1)).unwrap();
+    let lab = Lab::start(dir.path(), &entries, LabOptions::default())
+        .await
+        .unwrap();
+    let agent = lab.agent.as_ref().unwrap().device_addr;
+    for addr in [agent, lab.sip_addr()] {
+        let mut held = Vec::new();
+        for _ in 0..MAX_CONNECTIONS {
+            held.push(tokio::net::TcpStream::connect(addr).await.unwrap());
+        }
+        // Let the service accept them all before the one too many.
+        tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+        let mut extra = tokio::net::TcpStream::connect(addr).await.unwrap();
+        let mut sink = [0u8; 16];
+        let wait = std::time::Duration::from_secs(1);
+        let read = tokio::time::timeout(wait, extra.read(&mut sink)).await;
+        assert!(
+            matches!(read, Ok(Ok(0)) | Ok(Err(_))),
+            "{addr} kept connection {} open",
+            MAX_CONNECTIONS + 1
+        );
+    }
+}
+
+/// The soft limit on open files of this process, from /proc/self/limits.
+fn open_files_limit() -> usize {
+    let limits = std::fs::read_to_string("/proc/self/limits").unwrap_or_default();
+    limits
+        .lines()
+        .find(|line| line.starts_with("Max open files"))
+        .and_then(|line| line.split_whitespace().nth(3))
+        .map_or(0, |soft| match soft {
+            "unlimited" => usize::MAX,
+            number => number.parse().unwrap_or(0),
+        })
+}
