@@ -42,6 +42,10 @@ pub const CHANNEL_BINDING_LABEL: &[u8] = b"EXPORTER-keyprov-services provisionin
 /// Length of the channel binding, in bytes.
 pub const CHANNEL_BINDING_LEN: usize = 32;
 
+/// Connections served at once per listener; one more is closed at once, so that peers
+/// holding connections open cannot run the service out of file descriptors.
+pub const MAX_CONNECTIONS: usize = 1024;
+
 /// Time a connection may stay idle between requests.
 pub const IDLE_TIMEOUT: Duration = Duration::from_secs(30);
 
@@ -143,6 +147,9 @@ where
     loop {
         tokio::select! {
             accepted = listener.accept() => match accepted {
+                Ok((_, peer)) if connections.len() >= MAX_CONNECTIONS => {
+                    debug!(%peer, "too many connections: closed at once");
+                }
                 Ok((tcp, peer)) => {
                     let _ = tcp.set_nodelay(true);
                     let served = serve(tcp);

@@ -255,6 +255,10 @@ async fn serve_tcp(listener: TcpListener, state: Arc<State>) {
         tokio::select! {
             accepted = listener.accept() => {
                 let Ok((stream, peer)) = accepted else { continue };
+                if connections.len() >= crate::agent::MAX_CONNECTIONS {
+                    debug!(%peer, "too many sip tcp connections: closed at once");
+                    continue;
+                }
                 let _ = stream.set_nodelay(true);
                 let state = state.clone();
                 connections.spawn(async move {

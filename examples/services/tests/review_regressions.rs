@@ -287,7 +287,7 @@ async fn connections_beyond_the_limit_are_closed_at_once() {
     use keyprov_services::lab::{Lab, LabOptions};
     use tokio::io::AsyncReadExt;
 
-    const MAX_CONNECTIONS: usize = 1024; // keyprov_services::agent::MAX_CONNECTIONS
+    use keyprov_services::agent::MAX_CONNECTIONS;
     // Both ends of every connection live in this process.
     let needed = 4 * (MAX_CONNECTIONS + 1) + 256;
     if open_files_limit() < needed {
