@@ -27,7 +27,9 @@ def _find() -> str:
     return found
 
 
-lib = ctypes.CDLL(_find())
+# PyDLL keeps the GIL during every call: library objects are not locked, and Python threads
+# sharing one (or a registrar shared by sessions) must not enter it at once.
+lib = ctypes.PyDLL(_find())
 
 
 class Layout(ctypes.Structure):
