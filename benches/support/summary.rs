@@ -112,7 +112,7 @@ fn name(ratio: &Ratio) -> String {
 /// `subject time / (times x baseline time)`.
 ///
 /// On a shared machine the load changes from one second to the next; criterion measures one
-/// bench after the other, so its ratios carry that drift. Alternating batches of about 100
+/// bench after the other, so its ratios carry that drift. Alternating batches of about 50
 /// microseconds puts both sides of a ratio under the same load.
 ///
 /// Both sides are called through `dyn FnMut`, so neither is inlined into the timing loop and
@@ -120,11 +120,13 @@ fn name(ratio: &Ratio) -> String {
 pub fn interleaved_ratio(mut subject: impl FnMut(), mut baseline: impl FnMut(), times: f64) -> f64 {
     const ROUNDS: usize = 301;
     let (subject, baseline): (&mut dyn FnMut(), &mut dyn FnMut()) = (&mut subject, &mut baseline);
-    let batch = batch_size(baseline);
+    // Each side gets its own batch size, so both batches last about as long and are as likely
+    // to be preempted by another process.
+    let (subject_batch, baseline_batch) = (batch_size(subject), batch_size(baseline));
     let mut ratios: Vec<f64> = (0..ROUNDS)
         .map(|_| {
-            let s = time_batch(subject, batch);
-            let b = time_batch(baseline, batch);
+            let s = time_batch(subject, subject_batch);
+            let b = time_batch(baseline, baseline_batch);
             s / (times * b)
         })
         .collect();
@@ -132,10 +134,10 @@ pub fn interleaved_ratio(mut subject: impl FnMut(), mut baseline: impl FnMut(), 
     ratios[ROUNDS / 2]
 }
 
-/// Iterations of `f` that take about 100 microseconds.
+/// Iterations of `f` that take about 50 microseconds.
 fn batch_size(f: &mut dyn FnMut()) -> u32 {
-    let mut batch = 16;
-    while time_batch(f, batch) * f64::from(batch) < 100_000.0 && batch < 1 << 20 {
+    let mut batch = 1;
+    while time_batch(f, batch) * f64::from(batch) < 50_000.0 && batch < 1 << 20 {
         batch *= 2;
     }
     batch
