@@ -331,3 +331,45 @@ fn open_files_limit() -> usize {
             number => number.parse().unwrap_or(0),
         })
 }
+
+/// Someone holding any device's key signs native registrations for another user with PIN
+/// after PIN: the registrar must stop checking them once the lockout limit is reached, or the
+/// user's PIN falls to an online search.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pin_guesses_through_native_registration_are_locked_out() {
+    use keyprov_services::lab::{Lab, LabOptions};
+    use keyprov_services::phone::{Phone, Transport};
+
+    let dir = tempfile::tempdir().unwrap();
+    // Phone 0 of the synthetic inventory has a user with a PIN, phone 1 none.
+    let entries = inventory::parse(&inventory::synthetic(2)).unwrap();
+    let lab = Lab::start(dir.path(), &entries, LabOptions::default())
+        .await
+        .unwrap();
+    let mut own = lab.phone_config(&entries[1], Transport::Udp);
+    Phone::with_tls(own.clone(), lab.phone_tls())
+        .unwrap()
+        .provision()
+        .await
+        .unwrap();
+    own.login = Some(entries[0].login.clone());
+    for guess in 0..MAX_PIN_FAILURES {
+        own.pin = Some(zeroize::Zeroizing::new(format!("9{guess:03}")));
+        let mut phone = Phone::with_tls(own.clone(), lab.phone_tls()).unwrap();
+        let error = phone.register_native(lab.native_addr()).await.unwrap_err();
+        assert_eq!(
+            error.downcast_ref::<keyprov::Error>(),
+            Some(&keyprov::Error::WrongProof),
+            "{error:#}"
+        );
+    }
+    // The right PIN is refused too while the lockout lasts.
+    own.pin = entries[0].pin.clone().map(zeroize::Zeroizing::new);
+    let mut phone = Phone::with_tls(own, lab.phone_tls()).unwrap();
+    let error = phone.register_native(lab.native_addr()).await.unwrap_err();
+    assert_eq!(
+        error.downcast_ref::<keyprov::Error>(),
+        Some(&keyprov::Error::NotAuthorized),
+        "{error:#}"
+    );
+}
