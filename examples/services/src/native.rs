@@ -16,6 +16,7 @@ use tracing::{debug, info, warn};
 use crate::chain;
 use crate::random::OsRng;
 use crate::registrar::AgentClient;
+use crate::store::{LOCKOUT_SECONDS, MAX_PIN_FAILURES};
 
 /// Largest native registration datagram read.
 pub const MAX_DATAGRAM: usize = keyprov::wire::MAX_MESSAGE_LEN;
@@ -48,6 +49,13 @@ pub struct Native {
     /// then gets a challenge first.
     fetched: Mutex<HashMap<KeyId, u64>>,
     key_cache_seconds: u64,
+    /// PIN-signed registrations per login not (yet) accepted, with the time of the last one.
+    /// Whoever holds any device's key may sign for any user, so each wrong signature answers
+    /// one PIN guess. An attempt counts when its key is fetched, before its signature is
+    /// checked, so that sessions started at once cannot all pass the limit; an accepted
+    /// registration clears the count. Past the agent's limit within its window, a login's
+    /// PIN-signed registrations are refused before any key is fetched.
+    pin_attempts: Mutex<HashMap<Vec<u8>, (u32, u64)>>,
 }
 
 impl Native {
@@ -70,6 +78,7 @@ impl Native {
             service: service.into(),
             fetched: Mutex::new(HashMap::new()),
             key_cache_seconds,
+            pin_attempts: Mutex::new(HashMap::new()),
         }
     }
 
@@ -151,11 +160,15 @@ impl Native {
                 key_id,
                 login,
             } => {
-                let key = match self
-                    .agent
-                    .fetch(&key_id, &self.service, login.as_deref())
-                    .await
-                {
+                let locked = login.as_deref().is_some_and(|l| !self.pin_attempt(l, now));
+                let fetched = if locked {
+                    Ok(Err(KpError::LockedOut))
+                } else {
+                    self.agent
+                        .fetch(&key_id, &self.service, login.as_deref())
+                        .await
+                };
+                let key = match fetched {
                     Ok(answer) => {
                         self.fetched_now(key_id, now);
                         answer
@@ -169,9 +182,15 @@ impl Native {
                 let _ = session.handle_key_result(&mut registrar, now, &mut OsRng, handle, key);
             }
             Event::Registered {
-                key_id, not_after, ..
+                key_id,
+                login,
+                not_after,
+                ..
             } => {
                 info!(key_id = %key_id, %peer, "registered natively");
+                if let Some(login) = login {
+                    lock(&self.pin_attempts).remove(&login);
+                }
                 let binding = NativeBinding {
                     address: peer,
                     not_after,
@@ -180,10 +199,25 @@ impl Native {
             }
             Event::Failed(e) => info!(%peer, error = %e, "native registration refused"),
             Event::PinRejected { login, .. } => {
+                // Counted already, as an attempt, when its key was fetched.
                 let login = String::from_utf8_lossy(&login);
                 warn!(%peer, login = %login, "pin-signed registration with a wrong pin");
             }
         }
+    }
+
+    /// Counts a PIN-signed attempt for `login` at `now`, unless the login reached the limit
+    /// within the window: then `false`.
+    fn pin_attempt(&self, login: &[u8], now: u64) -> bool {
+        let mut attempts = lock(&self.pin_attempts);
+        attempts.retain(|_, (_, last)| now < last.saturating_add(LOCKOUT_SECONDS));
+        let (count, last) = attempts.entry(login.to_vec()).or_insert((0, now));
+        if *count >= MAX_PIN_FAILURES {
+            return false;
+        }
+        *count += 1;
+        *last = now;
+        true
     }
 
     /// Before a first message, forgets its key if it was fetched longer ago than the cache
