@@ -388,3 +388,47 @@ fn copies_of_a_pin_signed_registration_with_an_altered_signature_count_once() {
     }
     assert_eq!(rejected, 1);
 }
+
+#[test]
+fn registrar_answers_a_challenge_response_registration_written_from_the_specification() {
+    // Printed by tests/python/direct_registration.py (challenge_response), written from
+    // docs/protocol.md alone: the same keys and nonces as the direct registration, sequence 5.
+    let hello = unhex(concat!(
+        "0110001501010001076167656e742d310103313030000000010000000000000005002010111213141516",
+        "1718191a1b1c1d1e1f202122232425262728292a2b2c2d2e2f0000"
+    ));
+    let challenge = unhex(concat!(
+        "011100200102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f20"
+    ));
+    let proof = unhex(concat!(
+        "01120020357f180383bb06e9bcbb4dcc2d763c5d4deb76bd45f76e5b36da6d9b7e1a2a980000"
+    ));
+    let accept = unhex(concat!(
+        "011400200102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f200000000065",
+        "53f3580020094e71d034bfbc8014d58126c917825645618758e8f83770aeadb959fc02a2e8"
+    ));
+
+    let secret = DeviceSecretKey::from_bytes(&[0x42; 32]).unwrap();
+    let mut shared = registrar_state();
+    let mut session = registrar::Session::new();
+    let mut rng = CountingRng(0);
+    session
+        .handle_message(&mut shared, NOW, &mut rng, &hello)
+        .unwrap();
+    let Some(registrar::Event::FetchKey { handle, .. }) = session.poll_event() else {
+        panic!("expected a key fetch");
+    };
+    let key = registrar::FetchedKey {
+        service_key: secret.authentication_key().service_key(SERVICE).unwrap(),
+        not_after: NOW + 3_600,
+        pin_key: None,
+    };
+    session
+        .handle_key_result(&mut shared, NOW, &mut rng, handle, Ok(key))
+        .unwrap();
+    assert_eq!(session.poll_transmit().unwrap(), challenge);
+    session
+        .handle_message(&mut shared, NOW, &mut rng, &proof)
+        .unwrap();
+    assert_eq!(session.poll_transmit().unwrap(), accept);
+}

@@ -1,10 +1,10 @@
 #!/usr/bin/env python3
-"""Builds a challenge-free (time) registration and the registrar's expected answer.
+"""Builds registrations and the registrar's expected answers from the specification.
 
-Written from docs/protocol.md sections 3.3, 4.2, 5.8, 5.9 and 6 alone, with hashlib, hmac and
+Written from docs/protocol.md sections 3.3, 4.2, 5 and 6 alone, with hashlib, hmac and
 struct; it shares no code with the Rust crate. tests/protocol_regressions.rs feeds the printed
-register direct message to the Rust registrar and expects exactly the printed register accept
-and session key.
+register direct message, then the hello and proof of a challenge-response registration, to the
+Rust registrar and expects exactly the printed challenge, accepts and session key.
 
 Usage: python3 tests/python/direct_registration.py
 """
@@ -74,6 +74,31 @@ def main():
     print("direct", direct.hex())
     print("accept", accept.hex())
     print("device to registrar", device_to_registrar.hex())
+    challenge_response(service_mac_key)
+
+
+def challenge_response(service_mac_key):
+    """The four messages of section 6.2 with the same keys and nonces, sequence 5."""
+    hello = bytes([1, 0x10]) + lp(KEY_ID) + struct.pack(">Q", 5) + lp(DEVICE_NONCE) + lp(b"")
+    challenge = bytes([1, 0x11]) + lp(REGISTRAR_NONCE)
+    transcript = hashlib.sha256(
+        lp(b"keyprov v1 registration transcript") + lp(SERVICE) + lp(hello) + lp(challenge)
+    ).digest()
+    device_proof = mac(service_mac_key, lp(b"keyprov v1 device mac") + transcript)
+    proof = bytes([1, 0x12]) + lp(device_proof) + lp(b"")
+    registrar_proof = mac(
+        service_mac_key,
+        lp(b"keyprov v1 registrar proof")
+        + transcript
+        + REGISTRAR_NONCE
+        + struct.pack(">Q", NOT_AFTER),
+    )
+    accept = bytes([1, 0x14]) + lp(REGISTRAR_NONCE) + struct.pack(">Q", NOT_AFTER)
+    accept += lp(registrar_proof)
+    print("hello", hello.hex())
+    print("challenge", challenge.hex())
+    print("proof", proof.hex())
+    print("accept", accept.hex())
 
 
 if __name__ == "__main__":
