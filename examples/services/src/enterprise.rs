@@ -142,7 +142,7 @@ pub async fn run(
         ..register
     };
     let native = PhaseReport {
-        note: "keyprov challenge-response over UDP".into(),
+        note: format!("challenge-response over UDP, {with_pin} PIN-signed"),
         ..native
     };
     let registered = registrar.registered();
