@@ -188,6 +188,8 @@ PROTOTYPES = {
         c_result, [c_void_p, c_bytes, c_size, c_void_p, c_size, c_size_p]),
     "keyprov_digest_registrar_free": (None, [c_void_p]),
     "keyprov_digest_credentials_parse": (c_result, [c_bytes, c_size, P(c_void_p)]),
+    "keyprov_digest_credentials_username": (
+        c_result, [c_void_p, c_void_p, c_size, c_size_p, P(u8)]),
     "keyprov_digest_credentials_free": (None, [c_void_p]),
 }
 

@@ -89,6 +89,20 @@ class DigestRegistrar(Owned):
             self.pointer, nonce, len(nonce), int(stale), i, b, n, o))
             for i in range(count.value)]
 
+    @staticmethod
+    def username(authorization: str) -> tuple:
+        """(username, hashed) of an Authorization value, to look the password up before
+        `verify`; `hashed` True means a userhash the store must resolve."""
+        credentials, a = ctypes.c_void_p(), authorization.encode()
+        check(lib.keyprov_digest_credentials_parse(a, len(a), ctypes.byref(credentials)))
+        try:
+            hashed = ctypes.c_uint8()
+            name = read_text(lambda b, n, o: lib.keyprov_digest_credentials_username(
+                credentials, b, n, o, ctypes.byref(hashed)))
+        finally:
+            lib.keyprov_digest_credentials_free(credentials)
+        return name, hashed.value == 1
+
     def verify(self, authorization: str, method: str, uri: str, now: int,
                password: bytes = None, lookup: int = 1) -> dict:
         """The verdict on an Authorization value: outcome, status code for the phone, stale,

@@ -77,7 +77,8 @@ class _Machine(Owned):
 def _user(login, pin, salt):
     if login is None:
         return None, 0, None, 0, None, 0
-    return login, len(login), pin.encode(), len(pin), salt, len(salt)
+    pin, salt = (pin or "").encode(), salt or b""
+    return login, len(login), pin, len(pin), salt, len(salt)
 
 
 def _device_event(raw) -> Event:
@@ -303,9 +304,9 @@ class KeyClient(_Machine):
         check(lib.keyprov_key_client_new(ctypes.byref(pointer)))
         super().__init__(pointer)
 
-    def request(self, key_id, service: bytes, login: bytes = b"") -> int:
+    def request(self, key_id, service: bytes, login: bytes = None) -> int:
         """Queues a key request; returns the request identifier its answer carries."""
-        request_id = ctypes.c_uint32()
+        request_id, login = ctypes.c_uint32(), login or b""
         self._call("request", key_id.pointer, service, len(service), login, len(login),
                    ctypes.byref(request_id))
         return request_id.value
