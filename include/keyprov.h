@@ -482,6 +482,8 @@ typedef struct keyprov_digest_credentials keyprov_digest_credentials;
 
 /**
  * A registrar's Digest verifier: policy, nonce secret (zeroized on free), replay tracker.
+ * `keyprov_digest_registrar_verify` changes the tracker, so threads sharing one verifier hold a
+ * lock around it; issuing nonces and challenges only reads it.
  */
 typedef struct keyprov_digest_registrar keyprov_digest_registrar;
 
@@ -506,7 +508,9 @@ typedef struct keyprov_key_id keyprov_key_id;
 typedef struct keyprov_key_schedule keyprov_key_schedule;
 
 /**
- * What every registration session shares; its cached keys are zeroized on free.
+ * What every registration session shares; its cached keys are zeroized on free. The session
+ * calls that take it change its caches: a host running sessions on several threads holds one
+ * lock around each of them.
  */
 typedef struct keyprov_registrar keyprov_registrar;
 

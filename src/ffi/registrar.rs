@@ -180,7 +180,9 @@ impl keyprov_fetched_key {
     }
 }
 
-/// What every registration session shares; its cached keys are zeroized on free.
+/// What every registration session shares; its cached keys are zeroized on free. The session
+/// calls that take it change its caches: a host running sessions on several threads holds one
+/// lock around each of them.
 pub struct keyprov_registrar {
     registrar: Object<Registrar>,
 }

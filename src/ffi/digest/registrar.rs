@@ -106,6 +106,8 @@ pub struct keyprov_digest_verdict {
 }
 
 /// A registrar's Digest verifier: policy, nonce secret (zeroized on free), replay tracker.
+/// `keyprov_digest_registrar_verify` changes the tracker, so threads sharing one verifier hold a
+/// lock around it; issuing nonces and challenges only reads it.
 pub struct keyprov_digest_registrar {
     registrar: Object<Registrar>,
     /// Authentication-Info of the last accepted verification.
