@@ -289,11 +289,6 @@ impl AgentCore {
         Ok(rows)
     }
 
-    /// The agent's store.
-    pub fn store(&self) -> &Store {
-        &self.store
-    }
-
     /// Runs one provisioning session's request through keyprov's agent machine, answering
     /// its events from the store. Returns what to send back: the key, a refusal, or nothing
     /// for bytes that do not decode. A store failure is an error, and the device retries.

@@ -371,11 +371,6 @@ impl Phone {
         }
     }
 
-    /// Forgets the SIP connection and dialog, as after a restart of the phone's SIP stack.
-    pub fn drop_sip_session(&mut self) {
-        self.sip = None;
-    }
-
     /// The last REGISTER sent, for tests that replay it.
     pub fn last_request(&self) -> Option<&[u8]> {
         self.sip.as_ref().and_then(|s| s.last.as_deref())

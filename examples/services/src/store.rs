@@ -130,12 +130,6 @@ impl Store {
         Ok(next as u32)
     }
 
-    /// Adds or replaces a user and a device of the inventory. The PIN is kept only as a
-    /// verifier.
-    pub fn enroll(&self, phone: &Phone) -> Result<()> {
-        self.enroll_all(std::slice::from_ref(phone)).map(|_| ())
-    }
-
     /// Enrolls every phone in one transaction; returns how many.
     pub fn enroll_all(&self, phones: &[Phone]) -> Result<usize> {
         let mut conn = self.conn();
