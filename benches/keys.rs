@@ -17,7 +17,7 @@ use keyprov::keys::{MasterKeySchedule, MasterKeyring, ServiceMacKey, SessionCont
 use keyprov::registrar::{
     Event as RegistrarEvent, FetchedKey, Registrar, RegistrarConfig, Session,
 };
-use keyprov::secret::{DeviceSecretKey, MasterKey, Pin, ServiceKey};
+use keyprov::secret::{DeviceSecretKey, MasterKey, Pin, PinVerifier, ServiceKey};
 use sha2::Sha256;
 use sha2::block_api::compress256;
 use subtle::ConstantTimeEq;
@@ -172,12 +172,13 @@ fn device_side_keys(c: &mut Criterion) {
     hmac_baselines(&mut group, &key, &derivation_message(labels, &[]), false);
     group.finish();
 
-    let pin = Pin::new("2468").expect("valid pin");
+    let verifier = PinVerifier::from_pin(b"salt", &Pin::new("2468").expect("valid pin"));
     let mut group = c.benchmark_group("pin_signing_key");
     group.bench_function("keyprov", |b| {
-        b.iter(|| black_box(&device).pin_signing_key(&pin))
+        b.iter(|| black_box(&device).pin_signing_key_from_verifier(&verifier))
     });
-    let message = derivation_message(keyprov::keys::labels::PIN_SIGNING_KEY, &[b"2468"]);
+    let label = keyprov::keys::labels::PIN_VERIFIER_SIGNING_KEY;
+    let message = derivation_message(label, &[verifier.expose_secret()]);
     hmac_baselines(&mut group, &key, &message, false);
     group.finish();
 
@@ -444,9 +445,9 @@ const WORK: &[(&str, f64, Option<f64>)] = &[
     ("authentication_key/keyprov", 4.0, None),
     ("authentication_key/ring", 4.0, None),
     ("authentication_key/hmac", 4.0, None),
-    ("pin_signing_key/keyprov", 4.0, None),
-    ("pin_signing_key/ring", 4.0, None),
-    ("pin_signing_key/hmac", 4.0, None),
+    ("pin_signing_key/keyprov", 5.0, None),
+    ("pin_signing_key/ring", 5.0, None),
+    ("pin_signing_key/hmac", 5.0, None),
     ("service_key/keyprov", 4.0, None),
     ("service_key/ring", 4.0, None),
     ("service_key/hmac", 4.0, None),
@@ -545,7 +546,7 @@ fn derivation_rows(table: &mut String, compress: &mut dyn FnMut()) {
     let device = DeviceSecretKey::from_bytes(&[0x21; 32]).expect("32 bytes");
     let auth = device.authentication_key();
     let service = ServiceKey::from_bytes(&[0x31; 32]).expect("32 bytes");
-    let pin = Pin::new("2468").expect("valid pin");
+    let verifier = PinVerifier::from_pin(b"salt", &Pin::new("2468").expect("valid pin"));
     let master = master_key();
     let labels = (
         derivation_message(keyprov::keys::labels::AUTHENTICATION_KEY, &[]),
@@ -592,11 +593,11 @@ fn derivation_rows(table: &mut String, compress: &mut dyn FnMut()) {
         ),
         (
             "pin_signing_key",
-            4.0,
+            5.0,
             (
                 "keyprov",
                 Box::new(|| {
-                    black_box(black_box(&device).pin_signing_key(&pin));
+                    black_box(black_box(&device).pin_signing_key_from_verifier(&verifier));
                 }),
             ),
         ),

@@ -2210,15 +2210,29 @@ keyprov_result keyprov_digest_password(const uint8_t *service_key,
                                        size_t *len_out);
 
 /**
- * Derives the signing key bound to a device secret key and the user's PIN (`pin_len` ASCII
- * digits, 4 to 16).
+ * Derives the signing key bound to a device secret key, the user's PIN (`pin_len` ASCII
+ * digits, 4 to 16) and the user's salt: the PIN verifier (`keyprov_pin_verifier`), then
+ * `keyprov_pin_signing_key_from_verifier`.
  */
 keyprov_result keyprov_pin_signing_key(const uint8_t *device_key,
                                        size_t device_key_len,
                                        const char *pin,
                                        size_t pin_len,
+                                       const uint8_t *salt,
+                                       size_t salt_len,
                                        uint8_t *key_out,
                                        size_t key_out_len);
+
+/**
+ * Derives the same signing key from the user's PIN verifier (`KEYPROV_KEY_LEN` bytes), as an
+ * agent does for a registrar without ever seeing the PIN.
+ */
+keyprov_result keyprov_pin_signing_key_from_verifier(const uint8_t *device_key,
+                                                     size_t device_key_len,
+                                                     const uint8_t *verifier,
+                                                     size_t verifier_len,
+                                                     uint8_t *key_out,
+                                                     size_t key_out_len);
 
 /**
  * Signs `message` with a PIN signing key (`KEYPROV_TAG_LEN` bytes into `signature_out`).

@@ -1,21 +1,17 @@
-//! The protocol's own MACs on top of the key schedule: the PIN verifier and the PIN proof of a
-//! provisioning request, the registration transcript hash, both sides' registration proofs,
-//! and the PIN-bound signing key that an agent can derive from a PIN verifier.
+//! The protocol's own MACs on top of the key schedule: the PIN proof of a provisioning request,
+//! the registration transcript hash, both sides' registration proofs and the PIN signature of
+//! a registration. The PIN verifier and the PIN signing key belong to the key schedule.
 //!
 //! Every MAC input starts with `lp(label)`; variable fields are length-prefixed, so no two
 //! different inputs give the same byte string. docs/protocol.md section 6 lists them.
 
-use sha2::{Digest, Sha256};
-use zeroize::Zeroizing;
-
 use crate::keys::{HmacKey, ServiceMacKey, TAG_LEN};
-use crate::secret::{DeviceSecretKey, KEY_LEN, Pin, PinSigningKey, PinVerifier};
+use crate::secret::{PinSigningKey, PinVerifier};
+use sha2::{Digest, Sha256};
 
 /// The labels of the protocol's MACs.
 pub(crate) mod labels {
-    pub(crate) const PIN_VERIFIER: &[u8] = b"keyprov v1 pin verifier";
     pub(crate) const PIN_PROOF: &[u8] = b"keyprov v1 pin proof";
-    pub(crate) const PIN_VERIFIER_SIGNING_KEY: &[u8] = b"keyprov v1 pin verifier signing key";
     pub(crate) const TRANSCRIPT: &[u8] = b"keyprov v1 registration transcript";
     pub(crate) const DEVICE_PROOF: &[u8] = b"keyprov v1 device mac";
     pub(crate) const REGISTRAR_PROOF: &[u8] = b"keyprov v1 registrar proof";
@@ -55,16 +51,6 @@ impl Input {
     }
 }
 
-/// `HMAC(salt, lp(label) || lp(pin))`: what the directory stores for a user.
-pub(crate) fn pin_verifier(salt: &[u8], pin: &Pin) -> PinVerifier {
-    let mut stream = HmacKey::new(salt).start();
-    stream.update(&lp(labels::PIN_VERIFIER));
-    stream.update(labels::PIN_VERIFIER);
-    stream.update(&lp(pin.digits()));
-    stream.update(pin.digits());
-    PinVerifier::from_array(stream.finish())
-}
-
 /// What a PIN proof covers besides the channel binding.
 pub(crate) struct ProofContext<'a> {
     pub(crate) subject_kind: u8,
@@ -92,18 +78,6 @@ pub(crate) fn pin_proof(
         stream.update(part);
     }
     stream.finish()
-}
-
-/// `HMAC(device key, lp(label) || lp(verifier))`: the PIN-bound signing key that the agent can
-/// derive for a registrar from the directory's verifier, without ever seeing the PIN.
-pub(crate) fn pin_signing_key(device: &DeviceSecretKey, verifier: &PinVerifier) -> PinSigningKey {
-    let mut input = Input::new(labels::PIN_VERIFIER_SIGNING_KEY);
-    input.push(&lp(verifier.expose_secret()));
-    input.push(verifier.expose_secret());
-    let key = Zeroizing::new(HmacKey::new(device.expose_secret()).mac(input.as_slice()));
-    let mut bytes = [0u8; KEY_LEN];
-    bytes.copy_from_slice(&key[..]);
-    PinSigningKey::from_array(bytes)
 }
 
 /// The registration transcript hash:
@@ -174,15 +148,7 @@ pub(crate) fn verify_pin_signature(
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn pin_verifier_matches_an_independent_hmac() {
-        // HMAC-SHA256(key=b"salt", b"\x00\x17keyprov v1 pin verifier\x00\x041234"), computed
-        // with Python's hmac module.
-        let expected = "84be6f6e7f95fc2fc18a394963f6e491a6367a6f4f94deee2547d0ce05dc18a7";
-        let verifier = pin_verifier(b"salt", &Pin::new("1234").unwrap());
-        assert_eq!(hex(verifier.expose_secret()), expected);
-    }
+    use crate::secret::Pin;
 
     #[test]
     fn registration_proofs_match_an_independent_hmac() {
@@ -211,7 +177,7 @@ mod tests {
 
     #[test]
     fn pin_proof_matches_an_independent_hmac() {
-        let verifier = pin_verifier(b"salt", &Pin::new("1234").unwrap());
+        let verifier = PinVerifier::from_pin(b"salt", &Pin::new("1234").unwrap());
         let context = ProofContext {
             subject_kind: 1,
             subject: b"\x01100",

@@ -10,7 +10,7 @@
 use std::fmt::Write as _;
 
 use keyprov::keys::{MasterKeySchedule, SessionContext};
-use keyprov::secret::{MasterKey, Pin};
+use keyprov::secret::{MasterKey, Pin, PinVerifier};
 
 const ABOUT: &str = "keyprov key schedule test vectors, see docs/protocol.md sections 4 and 10; \
                      byte strings in hex, epoch as a number, pin and digest_password as text";
@@ -29,6 +29,7 @@ struct Inputs {
     service_id: Vec<u8>,
     transcript: Vec<u8>,
     pin: &'static str,
+    salt: Vec<u8>,
     pin_message: Vec<u8>,
     device_nonce: Vec<u8>,
     registrar_nonce: Vec<u8>,
@@ -52,6 +53,7 @@ fn all_inputs() -> Vec<Inputs> {
             service_id: b"sip.example.com".to_vec(),
             transcript: pattern(3, 200),
             pin: "0042",
+            salt: pattern(24, 16),
             pin_message: b"provisioning request".to_vec(),
             device_nonce: pattern(4, 16),
             registrar_nonce: pattern(5, 16),
@@ -65,6 +67,7 @@ fn all_inputs() -> Vec<Inputs> {
             service_id: pattern(9, 1024),
             transcript: pattern(10, 1000),
             pin: "1234567890123456",
+            salt: pattern(25, 300),
             pin_message: pattern(11, 300),
             device_nonce: pattern(12, 1024),
             registrar_nonce: pattern(13, 257),
@@ -78,6 +81,7 @@ fn all_inputs() -> Vec<Inputs> {
             service_id: b"s".to_vec(),
             transcript: Vec::new(),
             pin: "0000",
+            salt: pattern(26, 64),
             pin_message: Vec::new(),
             device_nonce: pattern(16, 64),
             registrar_nonce: pattern(17, 32),
@@ -91,6 +95,7 @@ fn all_inputs() -> Vec<Inputs> {
             service_id: b"registrar.entreprise.example".to_vec(),
             transcript: pattern(20, 55),
             pin: "00000000",
+            salt: pattern(27, 65),
             pin_message: pattern(21, 56),
             device_nonce: pattern(22, 16),
             registrar_nonce: pattern(23, 1024),
@@ -113,7 +118,9 @@ fn vector_json(inputs: &Inputs) -> String {
         .unwrap();
     let auth = device.authentication_key();
     let service = auth.service_key(&inputs.service_id).unwrap();
-    let pin_key = device.pin_signing_key(&Pin::new(inputs.pin).unwrap());
+    let pin = Pin::new(inputs.pin).unwrap();
+    let verifier = PinVerifier::from_pin(&inputs.salt, &pin);
+    let pin_key = device.pin_signing_key(&pin, &inputs.salt);
     let context = SessionContext {
         key_id: &inputs.key_id,
         service_id: &inputs.service_id,
@@ -121,7 +128,7 @@ fn vector_json(inputs: &Inputs) -> String {
         registrar_nonce: &inputs.registrar_nonce,
     };
     let sessions = service.session_keys(&context).unwrap();
-    let fields: [(&str, String); 21] = [
+    let fields: [(&str, String); 23] = [
         ("name", inputs.name.to_owned()),
         ("seed", hex(&inputs.seed)),
         ("enterprise_id", hex(&inputs.enterprise_id)),
@@ -138,6 +145,8 @@ fn vector_json(inputs: &Inputs) -> String {
             hex(&service.mac_key().mac(&inputs.transcript)),
         ),
         ("pin", inputs.pin.to_owned()),
+        ("salt", hex(&inputs.salt)),
+        ("pin_verifier", hex(verifier.expose_secret())),
         ("pin_signing_key", hex(pin_key.expose_secret())),
         ("pin_message", hex(&inputs.pin_message)),
         ("pin_signature", hex(&pin_key.sign(&inputs.pin_message))),
@@ -232,6 +241,7 @@ proptest::proptest! {
         key_id in bytes(1, 1024),
         service_id in bytes(1, 1024),
         pin in "[0-9]{4,16}",
+        salt in bytes(0, 200),
         nonces in (bytes(16, 400), bytes(16, 400)),
         message in bytes(0, 300),
     ) {
@@ -250,8 +260,9 @@ proptest::proptest! {
         let mac_ref = derive(&service_ref, "keyprov v1 service mac key", &[]);
         proptest::prop_assert_eq!(service.mac_key().mac(&message), hmac(&mac_ref, &[&message]));
 
-        let pin_key = device.pin_signing_key(&Pin::new(&pin).unwrap());
-        let pin_ref = derive(&device_ref, "keyprov v1 pin signing key", &[pin.as_bytes()]);
+        let pin_key = device.pin_signing_key(&Pin::new(&pin).unwrap(), &salt);
+        let verifier_ref = derive(&salt, "keyprov v1 pin verifier", &[pin.as_bytes()]);
+        let pin_ref = derive(&device_ref, "keyprov v1 pin verifier signing key", &[&verifier_ref]);
         proptest::prop_assert_eq!(pin_key.sign(&message), hmac(&pin_ref, &[&message]));
 
         let context = SessionContext {

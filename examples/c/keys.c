@@ -10,9 +10,11 @@
 #define AUTH_KEY "3f9006c8035d99e3668d5753c61bc1760bbb44921acbbb448c85b1f738eea817"
 #define SERVICE_KEY "f4da3dee386c317384fb5113fd41141d35a4132b5c9f2ab082a62e79dbc4b0a6"
 #define TRANSCRIPT_MAC "22180ea0c66f522cce1844a823875f6b074aa0fc550b58fbd1a8bd2848e697f8"
-#define PIN_KEY "ee17a46c3ff2050f44a106e43df313c9c0c8cb9cdd91a19ad1af752e722f31da"
+#define SALT "1837567594b3d2f1102f4e6d8cabcae9"
+#define PIN_VERIFIER "611c85a68f53f86c79a1e3cae553f08d76368f464543304592c3dab02b67b676"
+#define PIN_KEY "49434f6f9b0541d9299865aa56b676cb1c35e1aacd5d551fa47e84e6e4157b4e"
 #define PIN_MESSAGE "70726f766973696f6e696e672072657175657374"
-#define PIN_SIGNATURE "4aeec5aa9409fbbf6c710cd418891b5743514975df7dc87179f01e390fd8d512"
+#define PIN_SIGNATURE "f4b1aca3a84506d0c041d8b3dafbfc6e3f819b9bd12683949d949527db94f1eb"
 #define DEVICE_NONCE "04234261809fbeddfc1b3a597897b6d5"
 #define REGISTRAR_NONCE "0524436281a0bfdefd1c3b5a7998b7d6"
 #define D2R "360530a85b4ea8af88b69d542630563266635845a92ca3ef2919e44bdd5335c4"
@@ -94,22 +96,33 @@ static void service_key_uses(void) {
 }
 
 static void pin_signature(void) {
-    size_t len, m_len;
+    size_t len, m_len, salt_len;
     const uint8_t *device = bytes(DEVICE_KEY, &len);
     const uint8_t *message = bytes(PIN_MESSAGE, &m_len);
-    uint8_t signature[KEYPROV_TAG_LEN];
+    const uint8_t *salt = bytes(SALT, &salt_len);
+    uint8_t signature[KEYPROV_TAG_LEN], verifier[KEYPROV_KEY_LEN];
 
-    EXPECT_OK(keyprov_pin_signing_key(device, len, "0042", 4, key, sizeof key));
+    /* The device, from the PIN and the user's salt. */
+    EXPECT_OK(keyprov_pin_signing_key(device, len, "0042", 4, salt, salt_len, key, sizeof key));
     EXPECT_HEX(key, sizeof key, PIN_KEY);
+    /* The agent, from the verifier its directory stores: the same key. */
+    EXPECT_OK(keyprov_pin_verifier(salt, salt_len, "0042", 4, verifier, sizeof verifier));
+    EXPECT_HEX(verifier, sizeof verifier, PIN_VERIFIER);
+    memset(key, 0, sizeof key);
+    EXPECT_OK(keyprov_pin_signing_key_from_verifier(device, len, verifier, sizeof verifier, key,
+                                                    sizeof key));
+    EXPECT_HEX(key, sizeof key, PIN_KEY);
+    EXPECT_RESULT(keyprov_pin_signing_key_from_verifier(device, len, verifier, 31, key,
+                                                        sizeof key), KEYPROV_WRONG_LENGTH);
     EXPECT_OK(keyprov_pin_sign(key, sizeof key, message, m_len, signature, sizeof signature));
     EXPECT_HEX(signature, sizeof signature, PIN_SIGNATURE);
     EXPECT_OK(keyprov_pin_verify(key, sizeof key, message, m_len, signature, sizeof signature));
     EXPECT_RESULT(keyprov_pin_verify(key, sizeof key, message, m_len - 1, signature,
                                      sizeof signature), KEYPROV_WRONG_PROOF);
-    EXPECT_RESULT(keyprov_pin_signing_key(device, len, "12a4", 4, key, sizeof key),
-                  KEYPROV_INVALID_VALUE);
-    EXPECT_RESULT(keyprov_pin_signing_key(device, len, "123", 3, key, sizeof key),
-                  KEYPROV_TOO_SHORT);
+    EXPECT_RESULT(keyprov_pin_signing_key(device, len, "12a4", 4, salt, salt_len, key,
+                                          sizeof key), KEYPROV_INVALID_VALUE);
+    EXPECT_RESULT(keyprov_pin_signing_key(device, len, "123", 3, salt, salt_len, key,
+                                          sizeof key), KEYPROV_TOO_SHORT);
 }
 
 /* RFC 5869 appendix A.1 (tests/vectors/rfc5869-hkdf-sha256.txt). */

@@ -5,7 +5,6 @@ use alloc::vec::Vec;
 
 use super::{AgentConfig, Event, outcome};
 use crate::keyid::KeyId;
-use crate::proofs;
 use crate::secret::PinVerifier;
 use crate::wire::{KeyIdBytes, KeyRefusal, KeyRequest, KeyResponse, Message, SecretBytes};
 use crate::{Error, Handle};
@@ -195,7 +194,7 @@ impl KeyService {
             .authentication_key()
             .service_key(&pending.service)?;
         let pin_key = match (&check.pin_verifier, pending.wants_pin_key) {
-            (Some(verifier), true) => Some(proofs::pin_signing_key(&device_key, verifier)),
+            (Some(verifier), true) => Some(device_key.pin_signing_key_from_verifier(verifier)),
             (None, true) => return Err(Error::NotAuthorized),
             (_, false) => None,
         };

@@ -104,13 +104,14 @@ pub enum Event {
     Failed(Error),
 }
 
-/// The PIN verifier a directory stores for a user: `HMAC(salt, lp(label) || lp(pin))`.
+/// The PIN verifier a directory stores for a user: `HMAC(salt, lp(label) || lp(pin))`, the
+/// same as [`PinVerifier::from_pin`].
 ///
 /// A PIN has few digits: whoever steals the directory can find each PIN offline by trying
 /// them all against its verifier; the salt only stops one table serving every user. What the
 /// verifier protects against is online guessing, which the lockout limits.
 pub fn pin_verifier(salt: &[u8], pin: &Pin) -> PinVerifier {
-    crate::proofs::pin_verifier(salt, pin)
+    PinVerifier::from_pin(salt, pin)
 }
 
 /// The coarse outcome a peer is told for an error: enough to act on, nothing more. A wrong

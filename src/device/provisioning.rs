@@ -9,7 +9,7 @@ use subtle::ConstantTimeEq;
 use super::{Event, UserPin};
 use crate::keyid::{AgentId, DeviceId, KeyId};
 use crate::proofs::{self, ProofContext};
-use crate::secret::DeviceSecretKey;
+use crate::secret::{DeviceSecretKey, PinVerifier};
 use crate::wire::{
     Message, ProvisionRequest, ProvisionResponse, Subject as WireSubject, UserProof,
 };
@@ -176,7 +176,7 @@ impl Provisioning {
         let subject_bytes = subject_bytes(&self.config.subject);
         let subject = wire_subject(&self.config.subject, &subject_bytes);
         let proof = self.config.user.as_ref().map(|user| {
-            let verifier = proofs::pin_verifier(&user.salt, &user.pin);
+            let verifier = PinVerifier::from_pin(&user.salt, &user.pin);
             let context = ProofContext {
                 subject_kind: subject.kind(),
                 subject: &subject_bytes,

@@ -384,6 +384,5 @@ impl Registration {
 
 /// The PIN-bound signing key from the device key and the user's PIN verifier.
 fn pin_key(secret_key: &DeviceSecretKey, user: &UserPin) -> PinSigningKey {
-    let verifier = proofs::pin_verifier(&user.salt, &user.pin);
-    proofs::pin_signing_key(secret_key, &verifier)
+    secret_key.pin_signing_key(&user.pin, &user.salt)
 }

@@ -14,7 +14,8 @@ use super::keyid::keyprov_key_id;
 use super::result::keyprov_result;
 use crate::keys::{MasterKeySchedule, SessionContext, hkdf_expand, hkdf_extract};
 use crate::secret::{
-    AuthenticationKey, DeviceSecretKey, MasterKey, Pin, PinSigningKey, PseudorandomKey, ServiceKey,
+    AuthenticationKey, DeviceSecretKey, MasterKey, Pin, PinSigningKey, PinVerifier,
+    PseudorandomKey, ServiceKey,
 };
 
 /// Bytes in every key: master, device secret, authentication, service, PIN signing, session.
@@ -389,14 +390,17 @@ pub unsafe extern "C" fn keyprov_digest_password(
     })
 }
 
-/// Derives the signing key bound to a device secret key and the user's PIN (`pin_len` ASCII
-/// digits, 4 to 16).
+/// Derives the signing key bound to a device secret key, the user's PIN (`pin_len` ASCII
+/// digits, 4 to 16) and the user's salt: the PIN verifier (`keyprov_pin_verifier`), then
+/// `keyprov_pin_signing_key_from_verifier`.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn keyprov_pin_signing_key(
     device_key: *const u8,
     device_key_len: usize,
     pin: *const c_char,
     pin_len: usize,
+    salt: *const u8,
+    salt_len: usize,
     key_out: *mut u8,
     key_out_len: usize,
 ) -> keyprov_result {
@@ -411,7 +415,36 @@ pub unsafe extern "C" fn keyprov_pin_signing_key(
                 DeviceSecretKey::from_bytes,
             )?;
             let pin = Pin::new(boundary::text_in(pin, pin_len, "pin")?)?;
-            let key = device.pin_signing_key(&pin);
+            let salt = boundary::bytes_in(salt, salt_len, "salt")?;
+            let key = device.pin_signing_key(&pin, salt);
+            boundary::fixed_out(key.expose_secret(), key_out, key_out_len, "key_out")
+        }
+    })
+}
+
+/// Derives the same signing key from the user's PIN verifier (`KEYPROV_KEY_LEN` bytes), as an
+/// agent does for a registrar without ever seeing the PIN.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn keyprov_pin_signing_key_from_verifier(
+    device_key: *const u8,
+    device_key_len: usize,
+    verifier: *const u8,
+    verifier_len: usize,
+    key_out: *mut u8,
+    key_out_len: usize,
+) -> keyprov_result {
+    boundary::call(|| {
+        // SAFETY: the caller passes each input valid for its length and `key_out` valid for
+        // `key_out_len` writable bytes.
+        unsafe {
+            let device = key_in(
+                device_key,
+                device_key_len,
+                "device_key",
+                DeviceSecretKey::from_bytes,
+            )?;
+            let verifier = key_in(verifier, verifier_len, "verifier", PinVerifier::from_bytes)?;
+            let key = device.pin_signing_key_from_verifier(&verifier);
             boundary::fixed_out(key.expose_secret(), key_out, key_out_len, "key_out")
         }
     })

@@ -12,7 +12,8 @@
 //!       AuthenticationKey = HMAC(device key, lp(label))
 //!         ServiceKey      = HMAC(auth key, lp(label) || lp(service identifier))
 //!           ServiceMacKey, SessionKeys, DigestPassword
-//!       PinSigningKey     = HMAC(device key, lp(label) || lp(pin))
+//!       PinSigningKey     = HMAC(device key, lp(label) || lp(PinVerifier))
+//! PinVerifier             = HMAC(salt, lp(label) || lp(pin))    what the agent's directory stores
 //! ```
 
 mod hkdf;
@@ -44,8 +45,10 @@ pub mod labels {
     pub const SERVICE_KEY: &[u8] = b"keyprov v1 service key";
     /// Derives the registration MAC key from a service key.
     pub const SERVICE_MAC_KEY: &[u8] = b"keyprov v1 service mac key";
-    /// Derives the PIN-bound signing key from the device secret key.
-    pub const PIN_SIGNING_KEY: &[u8] = b"keyprov v1 pin signing key";
+    /// Derives the PIN verifier a directory stores, keyed with the user's salt.
+    pub const PIN_VERIFIER: &[u8] = b"keyprov v1 pin verifier";
+    /// Derives the PIN-bound signing key from the device secret key and the PIN verifier.
+    pub const PIN_VERIFIER_SIGNING_KEY: &[u8] = b"keyprov v1 pin verifier signing key";
     /// Derives the session key for messages from the device to the registrar.
     pub const SESSION_DEVICE_TO_REGISTRAR: &[u8] = b"keyprov v1 session key device to registrar";
     /// Derives the session key for messages from the registrar to the device.

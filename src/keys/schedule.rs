@@ -9,7 +9,7 @@ use crate::Error;
 use crate::keyid::{self, KeyId};
 use crate::secret::{
     AuthenticationKey, DIGEST_PASSWORD_LEN, DeviceSecretKey, DigestPassword, MasterKey, Pin,
-    PinSigningKey, ServiceKey, SessionKey,
+    PinSigningKey, PinVerifier, ServiceKey, SessionKey,
 };
 
 /// Most bytes of a key identifier's binary encoding accepted by the device key derivation.
@@ -96,18 +96,38 @@ impl DeviceSecretKey {
         ))
     }
 
-    /// The signing key bound to this device key and the user's PIN:
-    /// `HMAC(device key, lp(label) || lp(pin digits))`.
+    /// The signing key bound to this device key and the user's PIN: the PIN verifier of `pin`
+    /// under the user's `salt` ([`PinVerifier::from_pin`]), then
+    /// [`DeviceSecretKey::pin_signing_key_from_verifier`]. The device and an agent holding
+    /// only the verifier thus derive the same key.
     ///
     /// Whoever holds the device key and one signature can try all PINs offline; the PIN guards
     /// against someone who holds the phone, not against someone who extracted its key.
-    pub fn pin_signing_key(&self, pin: &Pin) -> PinSigningKey {
+    pub fn pin_signing_key(&self, pin: &Pin, salt: &[u8]) -> PinSigningKey {
+        self.pin_signing_key_from_verifier(&PinVerifier::from_pin(salt, pin))
+    }
+
+    /// The PIN signing key from the user's PIN verifier, as the agent derives it for a
+    /// registrar without ever seeing the PIN: `HMAC(device key, lp(label) || lp(verifier))`.
+    pub fn pin_signing_key_from_verifier(&self, verifier: &PinVerifier) -> PinSigningKey {
         let key = derive(
             self.expose_secret(),
-            labels::PIN_SIGNING_KEY,
-            &[pin.digits()],
+            labels::PIN_VERIFIER_SIGNING_KEY,
+            &[verifier.expose_secret()],
         );
         PinSigningKey::from_array(key)
+    }
+}
+
+impl PinVerifier {
+    /// What a directory stores for a user instead of the PIN:
+    /// `HMAC(salt, lp(label) || lp(pin digits))`. The salt is the user's, not secret, of any
+    /// length.
+    ///
+    /// A PIN has few digits: whoever holds a verifier and its salt finds the PIN by trying
+    /// them all. The verifier stops nothing but online guessing, which the lockout limits.
+    pub fn from_pin(salt: &[u8], pin: &Pin) -> Self {
+        Self::from_array(derive(salt, labels::PIN_VERIFIER, &[pin.digits()]))
     }
 }
 
@@ -455,17 +475,40 @@ mod tests {
     }
 
     #[test]
-    fn pin_signature_binds_the_pin() {
+    fn pin_signature_binds_the_pin_and_the_salt() {
         let device = schedule(1).device_key(b"key id").unwrap();
-        let key = device.pin_signing_key(&Pin::new("0042").unwrap());
+        let key = device.pin_signing_key(&Pin::new("0042").unwrap(), b"salt");
         let signature = key.sign(b"message");
         assert_eq!(key.verify(b"message", &signature), Ok(()));
-        let other = device.pin_signing_key(&Pin::new("00042").unwrap());
+        let other = device.pin_signing_key(&Pin::new("00042").unwrap(), b"salt");
+        assert_eq!(other.verify(b"message", &signature), Err(Error::WrongProof));
+        let other = device.pin_signing_key(&Pin::new("0042").unwrap(), b"salu");
         assert_eq!(other.verify(b"message", &signature), Err(Error::WrongProof));
         assert!(matches!(
             key.verify(b"message", &[0; 31]),
             Err(Error::WrongLength { .. })
         ));
+    }
+
+    #[test]
+    fn pin_keys_match_an_independent_hmac() {
+        // Python: v = hmac(b"salt", b"\x00\x17keyprov v1 pin verifier\x00\x041234");
+        // hmac(bytes([0x11] * 32), b"\x00\x23keyprov v1 pin verifier signing key\x00\x20" + v)
+        let verifier = PinVerifier::from_pin(b"salt", &Pin::new("1234").unwrap());
+        assert_eq!(
+            hex(verifier.expose_secret()),
+            "84be6f6e7f95fc2fc18a394963f6e491a6367a6f4f94deee2547d0ce05dc18a7"
+        );
+        let device = DeviceSecretKey::from_bytes(&[0x11; 32]).unwrap();
+        let expected = "e99894ce438414be606e9050e60c44995e8b367b0065baa8eb2c81fb2eecc350";
+        let from_verifier = device.pin_signing_key_from_verifier(&verifier);
+        assert_eq!(hex(from_verifier.expose_secret()), expected);
+        let from_pin = device.pin_signing_key(&Pin::new("1234").unwrap(), b"salt");
+        assert_eq!(hex(from_pin.expose_secret()), expected);
+    }
+
+    fn hex(bytes: &[u8]) -> String {
+        bytes.iter().map(|b| format!("{b:02x}")).collect()
     }
 
     #[test]

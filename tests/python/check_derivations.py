@@ -22,7 +22,8 @@ LABEL_DEVICE_KEY = b"keyprov v1 device key"
 LABEL_AUTHENTICATION_KEY = b"keyprov v1 authentication key"
 LABEL_SERVICE_KEY = b"keyprov v1 service key"
 LABEL_SERVICE_MAC_KEY = b"keyprov v1 service mac key"
-LABEL_PIN_SIGNING_KEY = b"keyprov v1 pin signing key"
+LABEL_PIN_VERIFIER = b"keyprov v1 pin verifier"
+LABEL_PIN_VERIFIER_SIGNING_KEY = b"keyprov v1 pin verifier signing key"
 LABEL_SESSION_D2R = b"keyprov v1 session key device to registrar"
 LABEL_SESSION_R2D = b"keyprov v1 session key registrar to device"
 LABEL_DIGEST_PASSWORD = b"keyprov v1 sip digest password"
@@ -32,7 +33,8 @@ PASSWORD_ALPHABET = "23456789ABCDEFGHJKLMNPQRSTUVWXYZ"
 EXPECTED_FIELDS = {
     "name", "seed", "enterprise_id", "epoch", "master_key", "key_id", "device_key",
     "authentication_key", "service_id", "service_key", "transcript", "transcript_mac", "pin",
-    "pin_signing_key", "pin_message", "pin_signature", "device_nonce", "registrar_nonce",
+    "salt", "pin_verifier", "pin_signing_key", "pin_message", "pin_signature", "device_nonce",
+    "registrar_nonce",
     "session_key_device_to_registrar", "session_key_registrar_to_device", "digest_password",
 }
 
@@ -70,14 +72,15 @@ def digest_password(service: bytes) -> str:
 def recompute(v: dict) -> dict:
     """Every output of one vector, from its inputs only."""
     b = {k: bytes.fromhex(v[k]) for k in (
-        "seed", "enterprise_id", "key_id", "service_id", "transcript", "pin_message",
+        "seed", "enterprise_id", "key_id", "service_id", "transcript", "salt", "pin_message",
         "device_nonce", "registrar_nonce")}
     master = master_key(b["seed"], b["enterprise_id"], v["epoch"])
     device = device_key(master, b["key_id"])
     auth = derive(device, LABEL_AUTHENTICATION_KEY)
     service = derive(auth, LABEL_SERVICE_KEY, b["service_id"])
     mac_key = derive(service, LABEL_SERVICE_MAC_KEY)
-    pin_key = derive(device, LABEL_PIN_SIGNING_KEY, v["pin"].encode("ascii"))
+    verifier = derive(b["salt"], LABEL_PIN_VERIFIER, v["pin"].encode("ascii"))
+    pin_key = derive(device, LABEL_PIN_VERIFIER_SIGNING_KEY, verifier)
     context = (b["key_id"], b["service_id"], b["device_nonce"], b["registrar_nonce"])
     return {
         "master_key": master.hex(),
@@ -85,6 +88,7 @@ def recompute(v: dict) -> dict:
         "authentication_key": auth.hex(),
         "service_key": service.hex(),
         "transcript_mac": hmac_sha256(mac_key, b["transcript"]).hex(),
+        "pin_verifier": verifier.hex(),
         "pin_signing_key": pin_key.hex(),
         "pin_signature": hmac_sha256(pin_key, b["pin_message"]).hex(),
         "session_key_device_to_registrar": derive(service, LABEL_SESSION_D2R, *context).hex(),

@@ -26,6 +26,7 @@ from .keys import (
     master_key_from_seed,
     pin_sign,
     pin_signing_key,
+    pin_signing_key_from_verifier,
     pin_verifier,
     pin_verify,
     service_key,
@@ -44,8 +45,8 @@ __all__ = [
     "KEY_LEN", "MD5", "SHA256", "SHA512_256", "DigestClient", "DigestRegistrar", "Drbg",
     "KeyId", "KeySchedule", "KeyprovError", "authentication_key", "device_id_canonical",
     "digest_ha1", "digest_password", "hkdf_expand", "hkdf_extract", "master_key_from_seed",
-    "pin_sign", "pin_signing_key", "pin_verifier", "pin_verify", "result_message",
-    "service_key", "service_mac", "service_mac_verify", "session_keys", "version",
+    "pin_sign", "pin_signing_key", "pin_signing_key_from_verifier", "pin_verifier", "pin_verify",
+    "result_message", "service_key", "service_mac", "service_mac_verify", "session_keys", "version",
 ]
 
 from .roles import (  # noqa: E402  (after the names the roles module builds on)

@@ -154,7 +154,10 @@ PROTOTYPES = {
     "keyprov_session_keys": (
         c_result, [c_bytes, c_size, P(SessionContext), c_void_p, c_size, c_void_p, c_size]),
     "keyprov_digest_password": (c_result, [c_bytes, c_size, c_void_p, c_size, c_size_p]),
-    "keyprov_pin_signing_key": (c_result, [c_bytes, c_size, c_bytes, c_size, c_void_p, c_size]),
+    "keyprov_pin_signing_key": (
+        c_result, [c_bytes, c_size, c_bytes, c_size, c_bytes, c_size, c_void_p, c_size]),
+    "keyprov_pin_signing_key_from_verifier": (
+        c_result, [c_bytes, c_size, c_bytes, c_size, c_void_p, c_size]),
     "keyprov_pin_sign": (c_result, [c_bytes, c_size, c_bytes, c_size, c_void_p, c_size]),
     "keyprov_pin_verify": (c_result, [c_bytes, c_size, c_bytes, c_size, c_bytes, c_size]),
     "keyprov_pin_verifier": (c_result, [c_bytes, c_size, c_bytes, c_size, c_void_p, c_size]),

@@ -82,11 +82,17 @@ def digest_password(service: bytes) -> str:
     return read_text(lambda b, n, o: lib.keyprov_digest_password(service, len(service), b, n, o))
 
 
-def pin_signing_key(device_key: bytes, pin: str) -> bytes:
-    """The signing key bound to the device key and the user's PIN."""
+def pin_signing_key(device_key: bytes, pin: str, salt: bytes) -> bytes:
+    """The signing key bound to the device key, the user's PIN and salt (through the verifier)."""
     p = pin.encode()
     return read_fixed(lambda out, n: lib.keyprov_pin_signing_key(
-        device_key, len(device_key), p, len(p), out, n), KEY_LEN)
+        device_key, len(device_key), p, len(p), salt, len(salt), out, n), KEY_LEN)
+
+
+def pin_signing_key_from_verifier(device_key: bytes, verifier: bytes) -> bytes:
+    """The same signing key from the user's PIN verifier, as the agent derives it."""
+    return read_fixed(lambda out, n: lib.keyprov_pin_signing_key_from_verifier(
+        device_key, len(device_key), verifier, len(verifier), out, n), KEY_LEN)
 
 
 def pin_sign(key: bytes, message: bytes) -> bytes:

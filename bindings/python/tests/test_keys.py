@@ -24,8 +24,11 @@ def test_schedule_vectors(v):
     service = keyprov.service_key(auth, h(v["service_id"]))
     assert service == h(v["service_key"])
     assert keyprov.service_mac(service, h(v["transcript"])) == h(v["transcript_mac"])
-    pin_key = keyprov.pin_signing_key(device, v["pin"])
+    pin_key = keyprov.pin_signing_key(device, v["pin"], h(v["salt"]))
     assert pin_key == h(v["pin_signing_key"])
+    verifier = keyprov.pin_verifier(h(v["salt"]), v["pin"])
+    assert verifier == h(v["pin_verifier"])
+    assert keyprov.pin_signing_key_from_verifier(device, verifier) == pin_key
     assert keyprov.pin_sign(pin_key, h(v["pin_message"])) == h(v["pin_signature"])
     d2r, r2d = keyprov.session_keys(service, h(v["key_id"]), h(v["service_id"]),
                                     h(v["device_nonce"]), h(v["registrar_nonce"]))
@@ -47,6 +50,11 @@ def test_random_inputs_match_the_independent_schedule():
     service = keyprov.service_key(auth, b"sip.example.org")
     assert service == reference.derive(auth, b"keyprov v1 service key", b"sip.example.org")
     assert keyprov.digest_password(service) == reference.digest_password(service)
+    salt = os.urandom(70)
+    verifier = reference.derive(salt, b"keyprov v1 pin verifier", b"0815")
+    assert keyprov.pin_verifier(salt, "0815") == verifier
+    assert keyprov.pin_signing_key(device, "0815", salt) == reference.derive(
+        device, b"keyprov v1 pin verifier signing key", verifier)
     nonces = os.urandom(16), os.urandom(20)
     d2r, r2d = keyprov.session_keys(service, bytes(key_id), b"sip.example.org", *nonces)
     fields = (bytes(key_id), b"sip.example.org") + nonces
