@@ -539,17 +539,25 @@ typedef uint32_t keyprov_result;
 typedef keyprov_result (*keyprov_rng_callback)(void *userdata, uint8_t *out, size_t len);
 
 /**
- * The directory's answer about a user, for `keyprov_agent_provisioning_handle_user_result`.
+ * The directory's answer about a login, known or not, for
+ * `keyprov_agent_provisioning_handle_user_result`. The host counts PIN failures for unknown
+ * logins too (a bounded table is enough), so the lockout does not tell which logins exist.
  */
 typedef struct keyprov_agent_user {
     /**
-     * The user's PIN verifier (`keyprov_pin_verifier`), `KEYPROV_KEY_LEN` bytes.
+     * The user's PIN verifier (`keyprov_pin_verifier`), `KEYPROV_KEY_LEN` bytes; ignored
+     * unless `has_verifier` is 1.
      */
     uint8_t verifier[32];
     /**
-     * Failed PIN attempts the host counted within its lockout window.
+     * Failed PIN attempts the host counted for this login within its lockout window.
      */
     uint32_t recent_failures;
+    /**
+     * 1 if the directory knows the login and `verifier` holds its verifier; 0 for an unknown
+     * login (or a user without a PIN), which is answered like a wrong PIN.
+     */
+    uint8_t has_verifier;
 } keyprov_agent_user;
 
 /**
@@ -1496,7 +1504,8 @@ keyprov_result keyprov_agent_provisioning_handle_message(struct keyprov_agent_pr
                                                          size_t bytes_len);
 
 /**
- * Answers `KEYPROV_AGENT_EVENT_LOOKUP_USER` at time `now`; `user` is NULL for an unknown user.
+ * Answers `KEYPROV_AGENT_EVENT_LOOKUP_USER` at time `now` with the directory's answer about the
+ * login, never NULL: an unknown login has `has_verifier` 0 and its own failure count.
  */
 keyprov_result keyprov_agent_provisioning_handle_user_result(struct keyprov_agent_provisioning *provisioning,
                                                              const struct keyprov_agent_config *config,

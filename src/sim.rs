@@ -157,6 +157,9 @@ impl Link {
     }
 }
 
+/// Most logins outside the directory whose PIN failures the simulated host counts.
+pub const MAX_UNKNOWN_LOGINS: usize = 256;
+
 /// A user in the directory.
 struct User {
     verifier: PinVerifier,
@@ -216,6 +219,8 @@ pub struct World {
     /// Lockout window for PIN failures, seconds.
     pub lockout_window: u64,
     users: BTreeMap<Vec<u8>, User>,
+    /// PIN failure times of logins outside the directory, at most [`MAX_UNKNOWN_LOGINS`].
+    unknown_logins: BTreeMap<Vec<u8>, Vec<u64>>,
     counters: BTreeMap<Vec<u8>, u32>,
     reservations: Vec<(Vec<u8>, u32)>,
     issues: Vec<(Vec<u8>, u32)>,
@@ -266,6 +271,7 @@ impl World {
             agent_restarts: 0,
             lockout_window: 900,
             users: BTreeMap::new(),
+            unknown_logins: BTreeMap::new(),
             counters: BTreeMap::new(),
             reservations: Vec::new(),
             issues: Vec::new(),
@@ -493,21 +499,56 @@ impl World {
         None
     }
 
-    /// One failed PIN attempt, at the agent or at the registrar, for the lockout.
+    /// One failed PIN attempt, at the agent or at the registrar, for the lockout; counted for
+    /// a login outside the directory too, in a bounded table.
     fn count_pin_failure(&mut self, login: &[u8], at: u64) {
         if let Some(user) = self.users.get_mut(login) {
             user.failures.push(at);
+            return;
+        }
+        if !self.unknown_logins.contains_key(login)
+            && self.unknown_logins.len() >= MAX_UNKNOWN_LOGINS
+        {
+            self.forget_oldest_unknown_login();
+        }
+        self.unknown_logins
+            .entry(login.to_vec())
+            .or_default()
+            .push(at);
+    }
+
+    /// Makes room in the table of unknown logins: the one whose last failure is oldest goes.
+    fn forget_oldest_unknown_login(&mut self) {
+        let oldest = self
+            .unknown_logins
+            .iter()
+            .min_by_key(|(_, failures)| failures.last().copied().unwrap_or(0))
+            .map(|(login, _)| login.clone());
+        if let Some(login) = oldest {
+            self.unknown_logins.remove(&login);
         }
     }
 
-    fn lookup_user(&mut self, login: &[u8]) -> Option<UserRecord> {
+    /// The directory's answer for a login, known or not, with its failures in the window.
+    fn lookup_user(&mut self, login: &[u8]) -> UserRecord {
         let window_start = self.now.saturating_sub(self.lockout_window);
-        let user = self.users.get_mut(login)?;
-        user.failures.retain(|&at| at >= window_start);
-        Some(UserRecord {
-            verifier: user.verifier.clone(),
-            recent_failures: user.failures.len() as u32,
-        })
+        let (verifier, failures) = match self.users.get_mut(login) {
+            Some(user) => (Some(user.verifier.clone()), &mut user.failures),
+            None => match self.unknown_logins.get_mut(login) {
+                Some(failures) => (None, failures),
+                None => {
+                    return UserRecord {
+                        verifier: None,
+                        recent_failures: 0,
+                    };
+                }
+            },
+        };
+        failures.retain(|&at| at >= window_start);
+        UserRecord {
+            verifier,
+            recent_failures: failures.len() as u32,
+        }
     }
 
     /// The durable counter store: the next counter of the reservation's sequence.

@@ -216,7 +216,7 @@ fn pin_proof_does_not_verify_in_another_session() {
     });
     let (_device, request) = connected_device(device_cfg);
     let record = agent::UserRecord {
-        verifier: agent::pin_verifier(&salt, &pin),
+        verifier: Some(agent::pin_verifier(&salt, &pin)),
         recent_failures: 0,
     };
     for (binding, accepted) in [(&b"binding"[..], true), (&b"another session"[..], false)] {
@@ -229,13 +229,98 @@ fn pin_proof_does_not_verify_in_another_session() {
             panic!("expected a directory lookup");
         };
         assert_eq!(login, b"dave");
-        let result = agent.handle_user_result(&config, NOW, handle, Some(record.clone()));
+        let result = agent.handle_user_result(&config, NOW, handle, record.clone());
         assert_eq!(result.is_ok(), accepted);
         if !accepted {
             assert_eq!(result, Err(Error::WrongProof));
             assert_eq!(agent.poll_transmit().unwrap(), vec![1, 0x7f, 0x01, 0x30]);
         }
     }
+}
+
+/// A host that counts PIN failures per login, known or not, as section 6.1 asks.
+struct Directory {
+    verifiers: Vec<(Vec<u8>, keyprov::secret::PinVerifier)>,
+    failures: std::collections::BTreeMap<Vec<u8>, u32>,
+}
+
+impl Directory {
+    fn record(&self, login: &[u8]) -> agent::UserRecord {
+        agent::UserRecord {
+            verifier: self
+                .verifiers
+                .iter()
+                .find(|(known, _)| known == login)
+                .map(|(_, verifier)| verifier.clone()),
+            recent_failures: self.failures.get(login).copied().unwrap_or(0),
+        }
+    }
+}
+
+/// One provisioning attempt of `login` with `pin`: the agent's result, what it sends the
+/// device, and the events it gives its host (with the login left out).
+fn attempt(
+    config: &AgentConfig,
+    directory: &mut Directory,
+    login: &[u8],
+    pin: &str,
+) -> (Result<(), Error>, Option<Vec<u8>>, Vec<String>) {
+    let mut device_cfg = device_config();
+    device_cfg.user = Some(UserPin {
+        login: login.to_vec(),
+        pin: Pin::new(pin).unwrap(),
+        salt: b"salt".to_vec(),
+    });
+    let (_device, request) = connected_device(device_cfg);
+    let mut agent = agent::Provisioning::new();
+    agent.handle_connected(b"binding").unwrap();
+    agent
+        .handle_message(config, &mut CountingRng(0), &request)
+        .unwrap();
+    let Some(agent::Event::LookupUser { handle, .. }) = agent.poll_event() else {
+        panic!("expected a directory lookup");
+    };
+    let result = agent.handle_user_result(config, NOW, handle, directory.record(login));
+    let mut events = Vec::new();
+    while let Some(event) = agent.poll_event() {
+        if let agent::Event::PinRejected { login, .. } = &event {
+            *directory.failures.entry(login.clone()).or_default() += 1;
+        }
+        events.push(format!("{event:?}").replace(&format!("{login:?}"), "LOGIN"));
+    }
+    (result, agent.poll_transmit(), events)
+}
+
+#[test]
+fn unknown_and_known_logins_get_identical_answers_through_the_lockout() {
+    let config = agent_config();
+    let verifier = agent::pin_verifier(b"salt", &Pin::new("2468").unwrap());
+    let mut directory = Directory {
+        verifiers: vec![(b"dave".to_vec(), verifier)],
+        failures: Default::default(),
+    };
+    let limit = config.max_pin_failures;
+    for round in 0..limit + 2 {
+        let known = attempt(&config, &mut directory, b"dave", "1357");
+        let unknown = attempt(&config, &mut directory, b"eve!", "1357");
+        assert_eq!(known.1, unknown.1, "bytes to the device, attempt {round}");
+        assert_eq!(known.0, unknown.0, "attempt {round}");
+        assert_eq!(known.2, unknown.2, "events for the host, attempt {round}");
+        let (expected, outcome) = if round < limit {
+            (Error::WrongProof, 0x30)
+        } else {
+            (Error::LockedOut, 0x34)
+        };
+        assert_eq!(known.0, Err(expected), "attempt {round}");
+        assert_eq!(
+            known.1,
+            Some(vec![1, 0x7f, 0x01, outcome]),
+            "attempt {round}"
+        );
+    }
+    // The right PIN of the known login is refused too while it is locked out.
+    let (result, _, _) = attempt(&config, &mut directory, b"dave", "2468");
+    assert_eq!(result, Err(Error::LockedOut));
 }
 
 #[test]

@@ -22,17 +22,20 @@ void agent_host_init(agent_host *agent, const uint8_t identity[32]) {
 
 static void answer_provisioning_event(agent_host *agent, keyprov_agent_provisioning *machine,
                                       const keyprov_agent_event *event, uint64_t now) {
-    keyprov_agent_user alice;
+    keyprov_agent_user user;
     switch (event->kind) {
     case KEYPROV_AGENT_EVENT_LOOKUP_USER:
+        /* An unknown login gets its own failure count too (none here), never NULL. */
+        memset(&user, 0, sizeof user);
         if (event->login_len == 5 && memcmp(event->login, "alice", 5) == 0) {
-            memcpy(alice.verifier, agent->alice_verifier, sizeof alice.verifier);
-            alice.recent_failures = 0;
+            memcpy(user.verifier, agent->alice_verifier, sizeof user.verifier);
+            user.has_verifier = 1;
             EXPECT_OK(keyprov_agent_provisioning_handle_user_result(machine, agent->config, now,
-                                                                    event->handle, &alice));
+                                                                    event->handle, &user));
         } else {
-            keyprov_agent_provisioning_handle_user_result(machine, agent->config, now,
-                                                          event->handle, NULL);
+            EXPECT_RESULT(keyprov_agent_provisioning_handle_user_result(
+                              machine, agent->config, now, event->handle, &user),
+                          KEYPROV_WRONG_PROOF);
         }
         break;
     case KEYPROV_AGENT_EVENT_RESERVE_COUNTER:

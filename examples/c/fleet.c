@@ -72,6 +72,7 @@ static int drain_agent(struct world *w, keyprov_agent_provisioning *agent, uint3
             EXPECT(ev.login_len == strlen(LOGIN) && memcmp(ev.login, LOGIN, ev.login_len) == 0);
             CHECK(keyprov_pin_verifier(SALT, sizeof SALT, PIN, strlen(PIN), user.verifier,
                                        sizeof user.verifier));
+            user.has_verifier = 1;
             CHECK(keyprov_agent_provisioning_handle_user_result(agent, w->config, w->now,
                                                                 ev.handle, &user));
             break;

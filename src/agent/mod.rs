@@ -16,7 +16,9 @@
 //!
 //! PIN lockout is counted by the host: [`Event::PinRejected`] tells it about each failure, and
 //! its answer to [`Event::LookupUser`] carries the failures it counted within its window.
-//! Counts then survive agent restarts and are shared by every agent of a cluster.
+//! Counts then survive agent restarts and are shared by every agent of a cluster. The host
+//! counts them for every login, known or not, so that the lockout does not tell which logins
+//! exist.
 
 mod key_service;
 mod provisioning;
@@ -49,15 +51,16 @@ pub struct AgentConfig {
 /// What an agent machine tells its host.
 #[derive(Debug)]
 pub enum Event {
-    /// Look the user up in the directory; answer with
-    /// [`Provisioning::handle_user_result`].
+    /// Look the login up in the directory; answer with [`Provisioning::handle_user_result`],
+    /// with the failures counted for the login even if the directory does not know it.
     LookupUser {
         /// Names this request.
         handle: Handle,
         /// The login the device sent.
         login: Vec<u8>,
     },
-    /// A PIN proof for this user did not verify: count it for the lockout.
+    /// A PIN proof for this login did not verify: count it for the lockout, whether the
+    /// directory knows the login or not.
     PinRejected {
         /// The login.
         login: Vec<u8>,

@@ -5,7 +5,7 @@ use alloc::vec::Vec;
 use core::mem;
 
 use rand_core::CryptoRng;
-use subtle::ConstantTimeEq;
+use subtle::{Choice, ConstantTimeEq};
 
 use super::{AgentConfig, Event, outcome};
 use crate::keyid::{DeviceId, DeviceIdType, KeyId, UnstructuredValue, ValueSource};
@@ -35,14 +35,23 @@ pub enum Reservation {
     Proposed(KeyId),
 }
 
-/// The directory's answer about a user.
+/// The directory's answer about a login, known or not.
+///
+/// The host counts PIN failures for every login it is asked about, known or not (a bounded
+/// table is enough for unknown ones), so that a login outside the directory is locked out
+/// exactly like a known one and the device cannot tell them apart.
 #[derive(Clone, Debug)]
 pub struct UserRecord {
-    /// The user's PIN verifier (see [`super::pin_verifier`]).
-    pub verifier: PinVerifier,
-    /// Failed PIN attempts the host counted within its lockout window.
+    /// The user's PIN verifier (see [`super::pin_verifier`]); `None` for a login the directory
+    /// does not know or a user without a PIN.
+    pub verifier: Option<PinVerifier>,
+    /// Failed PIN attempts the host counted for this login within its lockout window.
     pub recent_failures: u32,
 }
+
+/// What an unknown login's proof is checked against, so that the check costs the same as for
+/// a known one. Public, hence never accepted: the check also requires a known login.
+const DUMMY_VERIFIER: [u8; 32] = [0x5a; 32];
 
 /// The checked request, waiting for the directory and the counter.
 struct Request {
@@ -213,13 +222,17 @@ impl Provisioning {
         self.state = State::AwaitingCounter { handle, request };
     }
 
-    /// The directory's answer to [`Event::LookupUser`]: `None` for an unknown user.
+    /// The directory's answer to [`Event::LookupUser`], for a known or an unknown login alike.
+    ///
+    /// An unknown login is answered exactly like a known one with a wrong PIN: the same
+    /// refusal, the same [`Event::PinRejected`], [`Error::LockedOut`] once its failures reach
+    /// the limit, and a proof check of the same cost.
     pub fn handle_user_result(
         &mut self,
         config: &AgentConfig,
         now: u64,
         handle: Handle,
-        user: Option<UserRecord>,
+        user: UserRecord,
     ) -> Result<(), Error> {
         let (request, expected_proof) = match mem::replace(&mut self.state, State::Failed) {
             State::AwaitingUser {
@@ -230,12 +243,10 @@ impl Provisioning {
             other => return Err(self.restore(other)),
         };
         let login = request.login.clone().unwrap_or_default();
-        if let Some(record) = &user
-            && record.recent_failures >= config.max_pin_failures
-        {
+        if user.recent_failures >= config.max_pin_failures {
             return Err(self.refuse(Error::LockedOut));
         }
-        if !proof_verifies(user.as_ref(), &expected_proof, &login) {
+        if !proof_verifies(&user, &expected_proof, &login) {
             self.events.push_back(Event::PinRejected { login, at: now });
             return Err(self.refuse(Error::WrongProof));
         }
@@ -438,16 +449,63 @@ fn issued_key_id(
     }
 }
 
-/// Whether the device's proof matches the verifier; an unknown user never matches.
-fn proof_verifies(user: Option<&UserRecord>, input: &ProofInput, login: &[u8]) -> bool {
-    let Some(user) = user else {
-        return false;
+/// Whether the device's proof matches the verifier. An unknown login is checked against
+/// [`DUMMY_VERIFIER`] at the same cost and never matches.
+fn proof_verifies(user: &UserRecord, input: &ProofInput, login: &[u8]) -> bool {
+    let dummy = PinVerifier::from_array(DUMMY_VERIFIER);
+    let (verifier, known) = match &user.verifier {
+        Some(verifier) => (verifier, Choice::from(1)),
+        None => (&dummy, Choice::from(0)),
     };
     let context = ProofContext {
         subject_kind: input.subject_kind,
         subject: &input.subject,
         login,
     };
-    let expected = proofs::pin_proof(&user.verifier, &input.channel_binding, &context);
-    expected.ct_eq(&input.proof).into()
+    let expected = proofs::pin_proof(verifier, &input.channel_binding, &context);
+    (expected.ct_eq(&input.proof) & known).into()
+}
+
+#[cfg(all(test, feature = "std"))]
+mod tests {
+    use super::*;
+    use crate::keys::counter::count;
+    use crate::secret::Pin;
+
+    fn input(verifier: &PinVerifier) -> ProofInput {
+        let context = ProofContext {
+            subject_kind: 1,
+            subject: b"\x01100",
+            login: b"dave",
+        };
+        ProofInput {
+            channel_binding: b"binding".to_vec(),
+            subject_kind: 1,
+            subject: b"\x01100".to_vec(),
+            proof: proofs::pin_proof(verifier, b"binding", &context),
+        }
+    }
+
+    #[test]
+    fn an_unknown_login_costs_the_same_check_and_never_verifies() {
+        let verifier = PinVerifier::from_pin(b"salt", &Pin::new("2468").unwrap());
+        let known = UserRecord {
+            verifier: Some(verifier.clone()),
+            recent_failures: 0,
+        };
+        let unknown = UserRecord {
+            verifier: None,
+            recent_failures: 0,
+        };
+        let good = input(&verifier);
+        let (accepted, known_cost) = count(|| proof_verifies(&known, &good, b"dave"));
+        assert!(accepted);
+        let (accepted, unknown_cost) = count(|| proof_verifies(&unknown, &good, b"dave"));
+        assert!(!accepted);
+        assert_eq!(known_cost, unknown_cost);
+        assert!(known_cost > 0);
+        // Made with the public dummy verifier: still refused, the login is unknown.
+        let forged = input(&PinVerifier::from_array(DUMMY_VERIFIER));
+        assert!(!proof_verifies(&unknown, &forged, b"dave"));
+    }
 }

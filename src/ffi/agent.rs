@@ -207,14 +207,20 @@ impl keyprov_agent_event {
     }
 }
 
-/// The directory's answer about a user, for `keyprov_agent_provisioning_handle_user_result`.
+/// The directory's answer about a login, known or not, for
+/// `keyprov_agent_provisioning_handle_user_result`. The host counts PIN failures for unknown
+/// logins too (a bounded table is enough), so the lockout does not tell which logins exist.
 #[repr(C)]
 #[derive(Clone, Copy, Debug)]
 pub struct keyprov_agent_user {
-    /// The user's PIN verifier (`keyprov_pin_verifier`), `KEYPROV_KEY_LEN` bytes.
+    /// The user's PIN verifier (`keyprov_pin_verifier`), `KEYPROV_KEY_LEN` bytes; ignored
+    /// unless `has_verifier` is 1.
     pub verifier: [u8; 32],
-    /// Failed PIN attempts the host counted within its lockout window.
+    /// Failed PIN attempts the host counted for this login within its lockout window.
     pub recent_failures: u32,
+    /// 1 if the directory knows the login and `verifier` holds its verifier; 0 for an unknown
+    /// login (or a user without a PIN), which is answered like a wrong PIN.
+    pub has_verifier: u8,
 }
 
 /// The host's answer to `KEYPROV_AGENT_EVENT_CHECK_KEY`.
@@ -444,7 +450,8 @@ pub unsafe extern "C" fn keyprov_agent_provisioning_handle_message(
     })
 }
 
-/// Answers `KEYPROV_AGENT_EVENT_LOOKUP_USER` at time `now`; `user` is NULL for an unknown user.
+/// Answers `KEYPROV_AGENT_EVENT_LOOKUP_USER` at time `now` with the directory's answer about the
+/// login, never NULL: an unknown login has `has_verifier` 0 and its own failure count.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn keyprov_agent_provisioning_handle_user_result(
     provisioning: *mut keyprov_agent_provisioning,
@@ -458,11 +465,12 @@ pub unsafe extern "C" fn keyprov_agent_provisioning_handle_user_result(
     unsafe {
         with_provisioning(provisioning, |m| {
             let config = config_ref(config)?;
-            let user = user.as_ref().map(|u| UserRecord {
-                verifier: PinVerifier::from_array(u.verifier),
-                recent_failures: u.recent_failures,
-            });
-            Ok(m.handle_user_result(config, now, Handle(handle), user)?)
+            let user = boundary::object(user, "user")?;
+            let record = UserRecord {
+                verifier: (user.has_verifier != 0).then(|| PinVerifier::from_array(user.verifier)),
+                recent_failures: user.recent_failures,
+            };
+            Ok(m.handle_user_result(config, now, Handle(handle), record)?)
         })
     }
 }

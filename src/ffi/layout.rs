@@ -107,7 +107,7 @@ fn lookup(name: &str) -> Option<keyprov_layout> {
             key_id_len, device_value, key_id, has_login, login, login_len, registrar, service,
             service_len
         }
-        keyprov_agent_user { verifier, recent_failures }
+        keyprov_agent_user { verifier, recent_failures, has_verifier }
         keyprov_key_check { authorized, has_pin_verifier, status, not_after, pin_verifier }
         keyprov_registrar_config {
             service, service_len, challenge_lifetime, clock_window, registration_lifetime,

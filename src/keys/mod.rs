@@ -30,6 +30,9 @@ pub use self::schedule::{
     SERVICE_ID_MAX_LEN, SESSION_NONCE_MAX_LEN, SESSION_NONCE_MIN_LEN, ServiceMacKey,
     SessionContext, SessionKeys,
 };
+/// Counts SHA-256 compressions, for the cost claims of unit tests elsewhere in the crate.
+#[cfg(all(test, feature = "std"))]
+pub(crate) use self::sha256::counter;
 
 use crate::Error;
 

@@ -55,7 +55,7 @@ class AgentEvent(ctypes.Structure):
 
 
 class AgentUser(ctypes.Structure):
-    _fields_ = [("verifier", _array(32)), ("recent_failures", u32)]
+    _fields_ = [("verifier", _array(32)), ("recent_failures", u32), ("has_verifier", u8)]
 
 
 class KeyCheck(ctypes.Structure):

@@ -211,11 +211,11 @@ class AgentProvisioning(_Machine):
 
     def handle_user_result(self, config, now, handle, verifier: bytes = None,
                            recent_failures: int = 0):
-        """`verifier` None means the user is unknown."""
-        user = None
-        if verifier is not None:
-            user = ctypes.byref(n.AgentUser(_array32(verifier, "verifier"), recent_failures))
-        self._call("handle_user_result", config.pointer, now, handle, user)
+        """`verifier` None means the login is unknown; its `recent_failures` count all the same."""
+        known = verifier is not None
+        verifier = _array32(verifier if known else bytes(32), "verifier")
+        user = n.AgentUser(verifier, recent_failures, int(known))
+        self._call("handle_user_result", config.pointer, now, handle, ctypes.byref(user))
 
     def handle_counter_result(self, config, now, handle, counter: int = 0, error: int = OK):
         self._call("handle_counter_result", config.pointer, now, handle, error, counter)

@@ -82,6 +82,29 @@ def test_wrong_pin_fails_provisioning(enterprise):
         provision(config, verifier, rng, pin="1357")
 
 
+def agent_answer(config, rng, login, verifier, recent_failures):
+    """What the agent sends and the code it fails with, for a wrong PIN from `login`."""
+    device = keyprov.DeviceProvisioning(ANCHOR, "mac:00-1a-2b-3c-4d-5e", login=login,
+                                        pin="1357", salt=b"salt", expected_agent="pbx-1")
+    device.handle_connected(NOW, ANCHOR, BINDING)
+    agent = keyprov.AgentProvisioning()
+    agent.handle_connected(BINDING)
+    agent.handle_message(config, rng, device.poll_transmit())
+    lookup = agent.poll_event()
+    assert lookup.kind == "lookup_user"
+    with pytest.raises(keyprov.KeyprovError) as caught:
+        agent.handle_user_result(config, NOW, lookup.handle, verifier, recent_failures)
+    return agent.poll_transmit(), caught.value.code
+
+
+def test_unknown_login_is_answered_like_a_wrong_pin_through_the_lockout(enterprise):
+    _, config, verifier, rng = enterprise
+    for failures, code in [(0, 304), (2, 304), (3, 308), (9, 308)]:
+        known = agent_answer(config, rng, b"alice", verifier, failures)
+        unknown = agent_answer(config, rng, b"mallory", None, failures)
+        assert known == unknown == (bytes([1, 0x7F, 0x01, code & 0xFF]), code)
+
+
 def refused_or_done(call, *args):
     """Runs a machine input; a refusal shows up again as the machine's failed event."""
     try:

@@ -363,18 +363,20 @@ impl AgentCore {
         Ok(())
     }
 
-    fn user_record(&self, login: &[u8], now: u64) -> Result<Option<UserRecord>> {
-        let Ok(login) = std::str::from_utf8(login) else {
-            return Ok(None);
+    /// The directory's answer for a login, known or not: failures are counted for both alike
+    /// (under the same lossy text the PIN failures are recorded with).
+    fn user_record(&self, login: &[u8], now: u64) -> Result<UserRecord> {
+        let (verifier, recent_failures) = self
+            .store
+            .user_record(&String::from_utf8_lossy(login), now)?;
+        let verifier = match std::str::from_utf8(login) {
+            Ok(_) => verifier.map(|v| PinVerifier::from_bytes(&v)).transpose()?,
+            Err(_) => None,
         };
-        let Some((verifier, recent_failures)) = self.store.user_record(login, now)? else {
-            return Ok(None);
-        };
-        let verifier = PinVerifier::from_bytes(&verifier)?;
-        Ok(Some(UserRecord {
+        Ok(UserRecord {
             verifier,
             recent_failures,
-        }))
+        })
     }
 
     /// Reserves the next counter of a device in the directory, after checking that a user
@@ -434,7 +436,7 @@ impl AgentCore {
                 } => {
                     let mut check = self.check_key(&service, &key_id, peer, now)?;
                     if let Some(login) = login {
-                        check.pin_verifier = self.user_record(&login, now)?.map(|u| u.verifier);
+                        check.pin_verifier = self.user_record(&login, now)?.verifier;
                     }
                     if let Err(e) = machine.handle_check_result(&self.machine, now, handle, check) {
                         debug!(key_id = %key_id, error = %e, "key request refused");

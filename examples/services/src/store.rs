@@ -22,6 +22,9 @@ pub const MAX_PIN_FAILURES: u32 = 5;
 /// The window in which failures count, in seconds: a lockout lasts until the failures that
 /// caused it are this old.
 pub const LOCKOUT_SECONDS: u64 = 300;
+/// Most logins outside the directory whose PIN failures are counted; past it the one whose last
+/// failure is oldest is forgotten, so a flood of made-up logins cannot grow the database.
+pub const MAX_UNKNOWN_LOGINS: u32 = 10_000;
 
 const SCHEMA: &str = "
 CREATE TABLE IF NOT EXISTS counters (scope TEXT PRIMARY KEY, next INTEGER NOT NULL);
@@ -36,6 +39,9 @@ CREATE TABLE IF NOT EXISTS issued (
     counter INTEGER NOT NULL, issued_at INTEGER NOT NULL, expires_at INTEGER NOT NULL,
     superseded_by TEXT);
 CREATE INDEX IF NOT EXISTS issued_by_device ON issued(device);
+CREATE TABLE IF NOT EXISTS unknown_logins (
+    login TEXT PRIMARY KEY, failures INTEGER NOT NULL, last_failure INTEGER NOT NULL);
+CREATE INDEX IF NOT EXISTS unknown_logins_by_age ON unknown_logins(last_failure);
 CREATE TABLE IF NOT EXISTS revocations (
     key_id TEXT PRIMARY KEY, revoked_at INTEGER NOT NULL, reason TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS epochs (
@@ -44,6 +50,8 @@ CREATE TABLE IF NOT EXISTS epochs (
 
 /// A user's PIN verifier, failure count and time of the last failure.
 type PinRow = (Option<Vec<u8>>, u32, u64);
+/// A login's PIN verifier, if the directory holds one, and its recent PIN failures.
+pub type UserPinRecord = (Option<Zeroizing<Vec<u8>>>, u32);
 
 /// The agent's database. Calls are short and serialised by a mutex.
 pub struct Store {
@@ -194,44 +202,85 @@ impl Store {
         Ok(matches!(found, Some(Some(_))))
     }
 
-    /// A user's PIN verifier and the failures counted in the last [`LOCKOUT_SECONDS`]; `None`
-    /// for an unknown user or one without a PIN.
-    pub fn user_record(&self, login: &str, now: u64) -> Result<Option<(Zeroizing<Vec<u8>>, u32)>> {
+    /// A login's PIN verifier (`None` for a login outside the directory or a user without a
+    /// PIN) and the failures counted for it in the last [`LOCKOUT_SECONDS`]. Failures are
+    /// counted for every login, known or not, so the lockout tells none apart.
+    pub fn user_record(&self, login: &str, now: u64) -> Result<UserPinRecord> {
         let conn = self.conn();
-        let row: Option<PinRow> = conn
+        let user: Option<PinRow> = conn
             .query_row(
                 "SELECT pin_verifier, failures, last_failure FROM users WHERE login = ?1",
                 [login],
                 |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
             )
             .optional()?;
-        Ok(row.and_then(|(verifier, failures, last_failure)| {
-            let recent = if now < last_failure + LOCKOUT_SECONDS {
-                failures
-            } else {
-                0
-            };
-            verifier.map(|v| (Zeroizing::new(v), recent))
-        }))
+        let (verifier, failures, last_failure) = match user {
+            Some(row) => row,
+            None => conn
+                .query_row(
+                    "SELECT NULL, failures, last_failure FROM unknown_logins WHERE login = ?1",
+                    [login],
+                    |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+                )
+                .optional()?
+                .unwrap_or((None, 0, 0)),
+        };
+        let recent = if now < last_failure + LOCKOUT_SECONDS {
+            failures
+        } else {
+            0
+        };
+        Ok((verifier.map(Zeroizing::new), recent))
     }
 
-    /// Counts a failed PIN proof at time `at`; failures older than [`LOCKOUT_SECONDS`] are
-    /// forgotten first. Returns the count.
+    /// Counts a failed PIN proof for `login` at time `at`, in the directory or, for a login
+    /// outside it, in the bounded table of unknown logins; failures older than
+    /// [`LOCKOUT_SECONDS`] are forgotten first. Returns the count.
     pub fn pin_failed(&self, login: &str, at: u64) -> Result<u32> {
-        let conn = self.conn();
-        let failures = conn
+        self.pin_failed_within(login, at, MAX_UNKNOWN_LOGINS)
+    }
+
+    /// [`Store::pin_failed`] keeping at most `max_unknown` unknown logins.
+    fn pin_failed_within(&self, login: &str, at: u64, max_unknown: u32) -> Result<u32> {
+        let mut conn = self.conn();
+        let tx = conn.transaction()?;
+        let count = "CASE WHEN ?2 < last_failure + ?3 THEN failures + 1 ELSE 1 END";
+        let known: Option<u32> = tx
             .query_row(
-                "UPDATE users SET
-                 failures = CASE WHEN ?2 < last_failure + ?3 THEN failures + 1 ELSE 1 END,
-                 last_failure = ?2 WHERE login = ?1 RETURNING failures",
+                &format!(
+                    "UPDATE users SET failures = {count}, last_failure = ?2 WHERE login = ?1
+                     RETURNING failures"
+                ),
                 params![login, at, LOCKOUT_SECONDS],
                 |r| r.get(0),
             )
             .optional()?;
-        Ok(failures.unwrap_or(0))
+        let failures = match known {
+            Some(failures) => failures,
+            None => {
+                let failures = tx.query_row(
+                    &format!(
+                        "INSERT INTO unknown_logins (login, failures, last_failure)
+                         VALUES (?1, 1, ?2) ON CONFLICT (login) DO UPDATE SET
+                         failures = {count}, last_failure = ?2 RETURNING failures"
+                    ),
+                    params![login, at, LOCKOUT_SECONDS],
+                    |r| r.get(0),
+                )?;
+                tx.execute(
+                    "DELETE FROM unknown_logins WHERE (SELECT COUNT(*) FROM unknown_logins) > ?1
+                     AND login = (SELECT login FROM unknown_logins
+                                  ORDER BY last_failure, login LIMIT 1)",
+                    [max_unknown],
+                )?;
+                failures
+            }
+        };
+        tx.commit()?;
+        Ok(failures)
     }
 
-    /// Clears a user's failure count after a verified PIN proof.
+    /// Clears a login's failure count after a verified PIN proof.
     pub fn pin_accepted(&self, login: &str) -> Result<()> {
         self.conn()
             .execute("UPDATE users SET failures = 0 WHERE login = ?1", [login])?;
@@ -450,31 +499,69 @@ mod tests {
         store
             .enroll_all(&[phone(1, Some("1234")), phone(2, None)])
             .unwrap();
-        assert_eq!(store.user_record("user1", 100).unwrap().unwrap().1, 0);
+        assert_eq!(store.user_record("user1", 100).unwrap().1, 0);
         assert!(
-            store.user_record("user2", 100).unwrap().is_none(),
-            "no pin, no record"
+            store.user_record("user2", 100).unwrap().0.is_none(),
+            "no pin, no verifier"
         );
-        assert!(store.user_record("nobody", 100).unwrap().is_none());
+        assert!(store.user_record("nobody", 100).unwrap().0.is_none());
         assert_eq!(store.pin_failed("user1", 100).unwrap(), 1);
         assert_eq!(store.pin_failed("user1", 101).unwrap(), 2);
-        assert_eq!(store.user_record("user1", 102).unwrap().unwrap().1, 2);
-        assert_eq!(
-            store
-                .user_record("user1", 101 + LOCKOUT_SECONDS)
-                .unwrap()
-                .unwrap()
-                .1,
-            0
-        );
-        assert_eq!(store.pin_failed("user1", 101 + LOCKOUT_SECONDS).unwrap(), 1);
+        assert_eq!(store.user_record("user1", 102).unwrap().1, 2);
+        let later = 101 + LOCKOUT_SECONDS;
+        assert_eq!(store.user_record("user1", later).unwrap().1, 0);
+        assert_eq!(store.pin_failed("user1", later).unwrap(), 1);
         store.pin_accepted("user1").unwrap();
-        assert_eq!(store.user_record("user1", 500).unwrap().unwrap().1, 0);
-        let stored = store.user_record("user1", 500).unwrap().unwrap().0;
+        assert_eq!(store.user_record("user1", 500).unwrap().1, 0);
+        let stored = store.user_record("user1", 500).unwrap().0.unwrap();
         assert_eq!(
             &stored[..],
             pin_verifier("user1", "1234").unwrap().expose_secret()
         );
+    }
+
+    #[test]
+    fn unknown_logins_count_failures_like_known_ones() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(&dir.path().join("db")).unwrap();
+        store.enroll_all(&[phone(1, Some("1234"))]).unwrap();
+        for at in 100..103 {
+            let known = store.pin_failed("user1", at).unwrap();
+            let unknown = store.pin_failed("nobody", at).unwrap();
+            assert_eq!(known, unknown);
+            assert_eq!(
+                store.user_record("user1", at).unwrap().1,
+                store.user_record("nobody", at).unwrap().1
+            );
+        }
+        assert_eq!(store.user_record("nobody", 103).unwrap(), (None, 3));
+        let later = 102 + LOCKOUT_SECONDS;
+        assert_eq!(store.user_record("nobody", later).unwrap().1, 0);
+        assert_eq!(store.pin_failed("nobody", later).unwrap(), 1);
+    }
+
+    #[test]
+    fn the_table_of_unknown_logins_is_bounded() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(&dir.path().join("db")).unwrap();
+        for i in 0..8 {
+            store
+                .pin_failed_within(&format!("guess{i}"), 1000 + i, 5)
+                .unwrap();
+        }
+        store.pin_failed_within("guess7", 1008, 5).unwrap();
+        let rows: u32 = store
+            .conn()
+            .query_row("SELECT COUNT(*) FROM unknown_logins", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(rows, 5);
+        for (login, failures) in [("guess2", 0), ("guess3", 1), ("guess7", 2)] {
+            assert_eq!(
+                store.user_record(login, 1010).unwrap().1,
+                failures,
+                "{login}"
+            );
+        }
     }
 
     #[test]
