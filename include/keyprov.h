@@ -398,6 +398,17 @@
 #define KEYPROV_NO_TIMEOUT UINT64_MAX
 
 /**
+ * Fewest bytes of a TLS channel binding: fewer (above all none, from a host that forgot to pass
+ * its exporter value) would let a PIN proof verify in another session.
+ */
+#define KEYPROV_CHANNEL_BINDING_MIN_LEN 16
+
+/**
+ * Most bytes of a TLS channel binding.
+ */
+#define KEYPROV_CHANNEL_BINDING_MAX_LEN 1024
+
+/**
  * `keyprov_registrar_event.kind`: no event is pending.
  */
 #define KEYPROV_REGISTRAR_EVENT_NONE 0
@@ -1485,7 +1496,7 @@ keyprov_result keyprov_agent_provisioning_new(struct keyprov_agent_provisioning 
 
 /**
  * Reports the established TLS session and its channel binding (the same exporter value the
- * device reports).
+ * device reports, `KEYPROV_CHANNEL_BINDING_MIN_LEN` to `_MAX_LEN` bytes).
  */
 keyprov_result keyprov_agent_provisioning_handle_connected(struct keyprov_agent_provisioning *provisioning,
                                                            const uint8_t *channel_binding,
@@ -1605,7 +1616,8 @@ keyprov_result keyprov_device_provisioning_handle_address(struct keyprov_device_
 
 /**
  * Reports the established TLS session at time `now`: the agent's authenticated identity
- * (32 bytes) and the session's channel binding (an exporter value). An agent that does not
+ * (32 bytes) and the session's channel binding (an exporter value,
+ * `KEYPROV_CHANNEL_BINDING_MIN_LEN` to `_MAX_LEN` bytes). An agent that does not
  * match the trust anchor fails the machine with `KEYPROV_UNTRUSTED_AGENT`; otherwise the
  * request is queued for `_poll_transmit`.
  */

@@ -4,6 +4,7 @@
 #include "check.h"
 
 static const uint8_t anchor[32] = {9};
+static const char BINDING[] = "exporter value of the session";
 
 static keyprov_device_provisioning *connected_device(void) {
     keyprov_device_provisioning_config config;
@@ -13,8 +14,8 @@ static keyprov_device_provisioning *connected_device(void) {
     config.subject = KEYPROV_SUBJECT_ANONYMOUS;
     config.response_timeout = 30;
     EXPECT_OK(keyprov_device_provisioning_new(&config, &device));
-    EXPECT_OK(keyprov_device_provisioning_handle_connected(device, 100, anchor, 32,
-                                                           (const uint8_t *)"binding", 7));
+    EXPECT_OK(keyprov_device_provisioning_handle_connected(
+        device, 100, anchor, 32, (const uint8_t *)BINDING, strlen(BINDING)));
     return device;
 }
 
@@ -48,7 +49,9 @@ static void failed_calls_change_nothing(void) {
     EXPECT_RESULT(keyprov_device_provisioning_poll_event(device, NULL), KEYPROV_NULL_POINTER);
     EXPECT_RESULT(keyprov_device_provisioning_handle_store_result(device, 77, KEYPROV_OK),
                   KEYPROV_UNKNOWN_HANDLE);
-    EXPECT_RESULT(keyprov_device_provisioning_handle_connected(device, 100, anchor, 32, NULL, 0),
+    EXPECT_RESULT(keyprov_device_provisioning_handle_connected(device, 100, anchor, 32,
+                                                               (const uint8_t *)BINDING,
+                                                               strlen(BINDING)),
                   KEYPROV_INVALID_STATE);
     EXPECT_RESULT(keyprov_device_provisioning_handle_message(device, 100, NULL, 3),
                   KEYPROV_NULL_POINTER);
@@ -82,7 +85,9 @@ static void untrusted_agent_and_bad_enums(void) {
     config.subject = KEYPROV_SUBJECT_ANONYMOUS;
     memcpy(config.trust_anchor, anchor, sizeof anchor);
     EXPECT_OK(keyprov_device_provisioning_new(&config, &device));
-    EXPECT_RESULT(keyprov_device_provisioning_handle_connected(device, 1, other, 32, NULL, 0),
+    EXPECT_RESULT(keyprov_device_provisioning_handle_connected(device, 1, other, 32,
+                                                               (const uint8_t *)BINDING,
+                                                               strlen(BINDING)),
                   KEYPROV_UNTRUSTED_AGENT);
     EXPECT_OK(keyprov_device_provisioning_poll_event(device, &event));
     EXPECT(event.kind == KEYPROV_DEVICE_EVENT_FAILED && event.error == KEYPROV_UNTRUSTED_AGENT);

@@ -400,7 +400,7 @@ unsafe fn with_provisioning(
 }
 
 /// Reports the established TLS session and its channel binding (the same exporter value the
-/// device reports).
+/// device reports, `KEYPROV_CHANNEL_BINDING_MIN_LEN` to `_MAX_LEN` bytes).
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn keyprov_agent_provisioning_handle_connected(
     provisioning: *mut keyprov_agent_provisioning,
@@ -411,8 +411,7 @@ pub unsafe extern "C" fn keyprov_agent_provisioning_handle_connected(
     // `channel_binding` valid for its length.
     unsafe {
         with_provisioning(provisioning, |m| {
-            let binding =
-                boundary::bytes_in(channel_binding, channel_binding_len, "channel_binding")?;
+            let binding = machine::channel_binding_in(channel_binding, channel_binding_len)?;
             Ok(m.handle_connected(binding)?)
         })
     }

@@ -314,7 +314,8 @@ pub unsafe extern "C" fn keyprov_device_provisioning_handle_address(
 }
 
 /// Reports the established TLS session at time `now`: the agent's authenticated identity
-/// (32 bytes) and the session's channel binding (an exporter value). An agent that does not
+/// (32 bytes) and the session's channel binding (an exporter value,
+/// `KEYPROV_CHANNEL_BINDING_MIN_LEN` to `_MAX_LEN` bytes). An agent that does not
 /// match the trust anchor fails the machine with `KEYPROV_UNTRUSTED_AGENT`; otherwise the
 /// request is queued for `_poll_transmit`.
 #[unsafe(no_mangle)]
@@ -333,7 +334,7 @@ pub unsafe extern "C" fn keyprov_device_provisioning_handle_connected(
                 machine::array32_in(agent_identity, agent_identity_len, "agent_identity")?;
             Ok((
                 identity,
-                boundary::bytes_in(channel_binding, channel_binding_len, "channel_binding")?,
+                machine::channel_binding_in(channel_binding, channel_binding_len)?,
             ))
         }
     };

@@ -221,6 +221,44 @@ pub(crate) unsafe fn user_in(
     }
 }
 
+/// Fewest bytes of a TLS channel binding: fewer (above all none, from a host that forgot to pass
+/// its exporter value) would let a PIN proof verify in another session.
+pub const KEYPROV_CHANNEL_BINDING_MIN_LEN: usize = 16;
+/// Most bytes of a TLS channel binding.
+pub const KEYPROV_CHANNEL_BINDING_MAX_LEN: usize = 1024;
+
+/// The TLS channel binding of a provisioning session, within its limits.
+///
+/// # Safety
+/// `pointer` is NULL or valid for `len` bytes.
+pub(crate) unsafe fn channel_binding_in<'a>(
+    pointer: *const u8,
+    len: usize,
+) -> Result<&'a [u8], Failure> {
+    let field = "channel_binding";
+    // SAFETY: forwarded from the caller's guarantee.
+    let binding = unsafe { boundary::bytes_in(pointer, len, field) }?;
+    if binding.len() < KEYPROV_CHANNEL_BINDING_MIN_LEN {
+        let min = KEYPROV_CHANNEL_BINDING_MIN_LEN;
+        return Err(Error::TooShort {
+            field,
+            min,
+            actual: binding.len(),
+        }
+        .into());
+    }
+    if binding.len() > KEYPROV_CHANNEL_BINDING_MAX_LEN {
+        let max = KEYPROV_CHANNEL_BINDING_MAX_LEN;
+        return Err(Error::TooLong {
+            field,
+            max,
+            actual: binding.len(),
+        }
+        .into());
+    }
+    Ok(binding)
+}
+
 /// A 32-byte identity or anchor argument.
 ///
 /// # Safety
