@@ -151,9 +151,16 @@ fn run(s: &Schedule) -> Result<(), TestCaseError> {
         );
     }
 
-    // A wrong key is never accepted.
+    // A wrong key is never accepted. It differs from the agent's key for this key identifier,
+    // not from the device's: a corrupted provision response may have changed the device's key
+    // (or its key identifier, to one the agent never issued).
     let mut wrong = credentials.clone();
-    let mut bytes = *credentials.secret_key.expose_secret();
+    let issued = world
+        .agent
+        .keyring
+        .device_key(&credentials.key_id)
+        .unwrap_or_else(|_| credentials.secret_key.clone());
+    let mut bytes = *issued.expose_secret();
     bytes[0] ^= 1;
     wrong.secret_key = DeviceSecretKey::from_bytes(&bytes).unwrap();
     let outcome = register(&mut world, &wrong, s, user.clone());
