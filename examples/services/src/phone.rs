@@ -131,14 +131,7 @@ impl Phone {
     /// A phone; credentials already in its file are loaded.
     pub fn new(config: PhoneConfig) -> Result<Self> {
         let tls = tls::client(&config.ca, None)?;
-        let credentials = load_credentials(&config.credentials)?;
-        Ok(Self {
-            config,
-            tls,
-            credentials,
-            sip: None,
-            provisions: 0,
-        })
+        Self::with_tls(config, tls)
     }
 
     /// A phone sharing an already built TLS configuration (many phones in one process).

@@ -4,8 +4,7 @@
 //! process list. A file that its group or others may read or write is refused.
 
 use std::fs;
-use std::io::Write;
-use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
 
 use anyhow::{Context, Result, bail};
@@ -40,16 +39,8 @@ pub fn check_private(path: &Path) -> Result<()> {
 pub fn write_new_seed(path: &Path) -> Result<()> {
     let mut seed = Zeroizing::new([0u8; MIN_SEED_LEN]);
     crate::random::fill(seed.as_mut_slice())?;
-    let mut file = fs::OpenOptions::new()
-        .write(true)
-        .create_new(true)
-        .mode(0o600)
-        .open(path)
-        .with_context(|| format!("create seed file {}", path.display()))?;
-    let hex = Zeroizing::new(hex_encode(seed.as_slice()));
-    file.write_all(hex.as_bytes())?;
-    file.write_all(b"\n")?;
-    Ok(())
+    let text = Zeroizing::new(format!("{}\n", hex_encode(seed.as_slice())));
+    crate::tls::create_private(path, text.as_bytes()).context("seed file")
 }
 
 fn decode_hex_seed(text: &str) -> Result<Zeroizing<Vec<u8>>> {

@@ -120,9 +120,14 @@ fn leaf(
     Ok(identity)
 }
 
-/// Writes a file that only its owner may read.
+/// Writes a file that only its owner may read, replacing any file of that name.
 pub fn write_private(path: &Path, bytes: &[u8]) -> Result<()> {
     let _ = fs::remove_file(path);
+    create_private(path, bytes)
+}
+
+/// Creates a new file that only its owner may read; an existing file is an error.
+pub fn create_private(path: &Path, bytes: &[u8]) -> Result<()> {
     let mut file = fs::OpenOptions::new()
         .write(true)
         .create_new(true)
