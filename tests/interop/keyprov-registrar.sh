@@ -8,7 +8,11 @@
 #   2. an Authorization captured from linphone's accepted registration, replayed later by SIPp
 #      in a new transaction, is refused;
 #   3. with --allow-md5 the registrar offers SHA-256 first and MD5 second, and linphonec still
-#      answers with SHA-256.
+#      answers with SHA-256; SIPp, which answers only the first challenge and only with MD5,
+#      cannot register there;
+#   4. with --digest-algorithms md5 SIPp registers over UDP and TCP; a wrong password is
+#      refused; its accepted Authorization, replayed later in a new transaction, is refused
+#      as a replay.
 source "$(dirname "$0")/lib.sh"
 kp_scratch keyprov-registrar
 
@@ -44,8 +48,11 @@ kp_check "keyprov: the registrar logged it as a replay" \
 
 md5_port=$(kp_free_port)
 kp_registrar_start "${md5_port}" "${KP_SCRATCH}/registrar-md5.log" --allow-md5
-kp_sipp keyprov-md5-offer register-ok.xml "${md5_port}" -s "${user}" \
-    -set domain "${KP_REALM}" -auth_uri "${KP_REALM}" -au "${user}" -ap "${password}" || true
+kp_check "keyprov --allow-md5: SIPp cannot register (SHA-256 is the first challenge)" \
+    kp_not kp_sipp keyprov-md5-offer register-ok.xml "${md5_port}" -s "${user}" \
+    -set domain "${KP_REALM}" -auth_uri "${KP_REALM}" -au "${user}" -ap "${password}"
+kp_check "keyprov --allow-md5: ... because it will not answer a SHA-256 challenge" \
+    kp_file_has "${KP_SCRATCH}/keyprov-md5-offer.err" 'authentication must use MD5'
 offers=$(grep -a '^WWW-Authenticate:' "${KP_SCRATCH}/keyprov-md5-offer.msg" |
     grep -o 'algorithm=[A-Z0-9-]*' | tr '\n' ' ')
 echo "   challenge offers: ${offers}"
@@ -56,5 +63,21 @@ kp_check "keyprov --allow-md5: linphone still registers, answering with SHA-256"
     kp_linphone_state_is registered
 kp_check "keyprov --allow-md5: ... and never with MD5" \
     kp_linphone_used_sha256 keyprov-md5-offer
+
+md5_only_port=$(kp_free_port)
+md5_only_log="${KP_SCRATCH}/registrar-md5-only.log"
+kp_registrar_start "${md5_only_port}" "${md5_only_log}" --digest-algorithms md5
+kp_sipp_register_suite keyprov-md5-only "${md5_only_port}" "${user}" "${password}" "${KP_REALM}"
+offers=$(grep -a '^WWW-Authenticate:' "${KP_SCRATCH}/keyprov-md5-only-ok-udp.msg" |
+    grep -o 'algorithm=[A-Z0-9-]*' | tr '\n' ' ')
+echo "   challenge offers: ${offers}"
+kp_check "keyprov --digest-algorithms md5: the challenge offers MD5 alone" \
+    kp_matches "${offers}" '^algorithm=MD5 $'
+kp_check "keyprov --digest-algorithms md5: the registrar logged the wrong password" \
+    kp_file_has "${md5_only_log}" "key_id=\"${user}\" outcome=WrongResponse"
+kp_check "keyprov --digest-algorithms md5: the replay was answered with a stale challenge" \
+    kp_file_has "${KP_SCRATCH}/keyprov-md5-only-replay.msg" '^WWW-Authenticate:.*stale=true'
+kp_check "keyprov --digest-algorithms md5: the registrar logged the replay as a replay" \
+    kp_file_has "${md5_only_log}" "key_id=\"${user}\" outcome=Replay"
 
 kp_summary

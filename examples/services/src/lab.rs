@@ -6,6 +6,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use anyhow::{Context, Result};
+use keyprov::digest::Algorithm;
 use rustls::ClientConfig;
 use zeroize::Zeroizing;
 
@@ -30,8 +31,8 @@ pub struct LabOptions {
     pub key_lifetime: u64,
     /// Seconds the registrar caches a key.
     pub key_cache_seconds: u64,
-    /// Whether the registrar also offers MD5.
-    pub allow_md5: bool,
+    /// The Digest algorithms the registrar offers, most preferred first.
+    pub digest_algorithms: Vec<Algorithm>,
     /// Shortest binding the registrar accepts.
     pub min_expires: u32,
 }
@@ -41,7 +42,7 @@ impl Default for LabOptions {
         Self {
             key_lifetime: 30 * 24 * 3600,
             key_cache_seconds: 60,
-            allow_md5: false,
+            digest_algorithms: vec![Algorithm::SHA256],
             min_expires: 60,
         }
     }
@@ -135,7 +136,7 @@ impl Lab {
             RegistrarConfig::new(REALM, self.registrar_facing, self.pki.ca.clone(), identity);
         config.sip_listen = self.sip_addr;
         config.native_listen = Some(self.native_addr);
-        config.allow_md5 = self.options.allow_md5;
+        config.digest_algorithms = self.options.digest_algorithms.clone();
         config.key_cache_seconds = self.options.key_cache_seconds;
         config.min_expires = self.options.min_expires;
         let registrar = registrar::start(config).await?;

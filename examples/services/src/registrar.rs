@@ -64,8 +64,8 @@ pub struct RegistrarConfig {
     pub ca: PathBuf,
     /// The registrar's client certificate and key.
     pub identity: Identity,
-    /// Also offer MD5 (after SHA-256), for phones that know nothing else.
-    pub allow_md5: bool,
+    /// The Digest algorithms offered, most preferred first: one challenge each, in this order.
+    pub digest_algorithms: Vec<Algorithm>,
     /// Seconds a fetched key (or a refusal) is used before the agent is asked again.
     pub key_cache_seconds: u64,
     /// Shortest binding accepted, in seconds (shorter gets 423).
@@ -84,7 +84,7 @@ impl RegistrarConfig {
             agent,
             ca,
             identity,
-            allow_md5: false,
+            digest_algorithms: vec![Algorithm::SHA256],
             key_cache_seconds: 60,
             min_expires: 60,
             max_expires: 3600,
@@ -151,13 +151,35 @@ struct CachedKey {
     answer: Result<(DigestPassword, u64), KpError>,
 }
 
+/// What `--allow-md5` stands for: SHA-256 first, MD5 second, for phones that know nothing else.
+pub const SHA256_THEN_MD5: [Algorithm; 2] = [Algorithm::SHA256, Algorithm::MD5];
+
+/// Reads the comma-separated list of Digest algorithms to offer, most preferred first (e.g.
+/// `sha-256,md5`), ignoring case and blanks around names. An empty list or entry, an unknown
+/// name or a name given twice is refused with an error naming `--digest-algorithms`.
+pub fn parse_digest_algorithms(list: &str) -> Result<Vec<Algorithm>> {
+    const FLAG: &str = "--digest-algorithms";
+    const KNOWN: &str = "md5, md5-sess, sha-256, sha-256-sess, sha-512-256, sha-512-256-sess";
+    let mut algorithms = Vec::new();
+    for name in list.split(',').map(str::trim) {
+        if name.is_empty() {
+            bail!("{FLAG}: empty algorithm name in {list:?}; expected e.g. sha-256,md5");
+        }
+        let Some(algorithm) = Algorithm::from_token(name) else {
+            bail!("{FLAG}: unknown algorithm {name:?}; known: {KNOWN}");
+        };
+        if algorithms.contains(&algorithm) {
+            bail!("{FLAG}: algorithm {name:?} is listed twice");
+        }
+        algorithms.push(algorithm);
+    }
+    Ok(algorithms)
+}
+
 /// Starts the registrar.
 pub async fn start(config: RegistrarConfig) -> Result<RunningRegistrar> {
     let mut policy = RegistrarPolicy::new(&config.realm);
-    policy.algorithms = vec![Algorithm::SHA256];
-    if config.allow_md5 {
-        policy.algorithms.push(Algorithm::MD5);
-    }
+    policy.algorithms = config.digest_algorithms.clone();
     let secret = DigestNonceSecret::from_bytes(&crate::random::array::<32>()?)?;
     let client_tls = tls::client(&config.ca, Some(&config.identity))?;
     let (udp, tcp) = bind_sip(config.sip_listen).await?;

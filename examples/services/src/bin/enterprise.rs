@@ -10,6 +10,7 @@ use clap::Parser;
 use keyprov_services::enterprise::{self, RunOptions};
 use keyprov_services::inventory;
 use keyprov_services::lab::LabOptions;
+use keyprov_services::registrar;
 
 /// Provision and register a fleet of phones on loopback.
 #[derive(Parser, Debug)]
@@ -60,7 +61,11 @@ async fn main() -> Result<()> {
         concurrency: args.concurrency,
         progress: std::io::stderr().is_terminal(),
         lab: LabOptions {
-            allow_md5: args.allow_md5,
+            digest_algorithms: if args.allow_md5 {
+                registrar::SHA256_THEN_MD5.to_vec()
+            } else {
+                LabOptions::default().digest_algorithms
+            },
             ..LabOptions::default()
         },
     };

@@ -35,7 +35,11 @@ struct Cli {
     /// The registrar's private key (PEM).
     #[arg(long)]
     key: PathBuf,
-    /// Offer MD5 after SHA-256, for legacy phones.
+    /// Digest algorithms offered, most preferred first, comma-separated (md5, sha-256,
+    /// sha-512-256, each also with -sess): one challenge each, in this order.
+    #[arg(long, default_value = "sha-256", conflicts_with = "allow_md5")]
+    digest_algorithms: String,
+    /// Offer MD5 after SHA-256, for legacy phones: short for `--digest-algorithms sha-256,md5`.
     #[arg(long)]
     allow_md5: bool,
     /// Seconds a fetched key is used before the agent is asked again.
@@ -55,6 +59,11 @@ struct Cli {
 #[tokio::main]
 async fn main() -> Result<()> {
     let cli = Cli::parse();
+    let digest_algorithms = if cli.allow_md5 {
+        registrar::SHA256_THEN_MD5.to_vec()
+    } else {
+        registrar::parse_digest_algorithms(&cli.digest_algorithms)?
+    };
     keyprov_services::init_tracing(&cli.log);
     let identity = Identity {
         cert: cli.cert,
@@ -63,7 +72,7 @@ async fn main() -> Result<()> {
     let mut config = RegistrarConfig::new(&cli.realm, loopback(cli.agent)?, cli.ca, identity);
     config.sip_listen = loopback(cli.listen)?;
     config.native_listen = cli.native_listen.map(loopback).transpose()?;
-    config.allow_md5 = cli.allow_md5;
+    config.digest_algorithms = digest_algorithms;
     config.key_cache_seconds = cli.key_cache_seconds;
     config.min_expires = cli.min_expires;
     config.max_expires = cli.max_expires;
