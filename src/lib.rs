@@ -35,6 +35,7 @@ pub mod ffi;
 
 pub use error::{Error, ErrorKind};
 pub use keyid::{AgentId, DeviceId, KeyId};
+pub use proofs::{CHANNEL_BINDING_MAX_LEN, CHANNEL_BINDING_MIN_LEN};
 
 /// Names one outstanding request a state machine made of its host (a directory lookup, a
 /// counter reservation, a key fetch); the host passes it back with the answer.

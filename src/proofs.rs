@@ -18,6 +18,27 @@ pub(crate) mod labels {
     pub(crate) const PIN_SIGNATURE: &[u8] = b"keyprov v1 pin signature";
 }
 
+/// Fewest bytes of TLS channel binding (exporter output) a provisioning session accepts: a
+/// shorter value would let a PIN proof made for one session be guessed for another.
+pub const CHANNEL_BINDING_MIN_LEN: usize = 16;
+/// Most bytes of TLS channel binding a provisioning session accepts.
+pub const CHANNEL_BINDING_MAX_LEN: usize = 1024;
+
+/// Refuses a channel binding outside `CHANNEL_BINDING_MIN_LEN..=CHANNEL_BINDING_MAX_LEN`.
+pub(crate) fn check_channel_binding(binding: &[u8]) -> Result<(), crate::Error> {
+    let field = "channel binding";
+    let actual = binding.len();
+    if actual < CHANNEL_BINDING_MIN_LEN {
+        let min = CHANNEL_BINDING_MIN_LEN;
+        return Err(crate::Error::TooShort { field, min, actual });
+    }
+    if actual > CHANNEL_BINDING_MAX_LEN {
+        let max = CHANNEL_BINDING_MAX_LEN;
+        return Err(crate::Error::TooLong { field, max, actual });
+    }
+    Ok(())
+}
+
 /// `u16(len(x))`; every caller's field is bounded far below 65536 by the wire limits.
 fn lp(part: &[u8]) -> [u8; 2] {
     u16::try_from(part.len()).unwrap_or(u16::MAX).to_be_bytes()

@@ -306,7 +306,10 @@ const FORGED_AND_MUTATED: &[u8] = &[0, 2, 7, 0, 5, 1, 3, 0x40, 0, 5, 8, 45];
 /// `role_agent`: no PIN required, channel binding, a well-formed anonymous provisioning
 /// request, the counter 9 reserved, a well-formed key request for 4711 at the service, approved.
 fn agent_script() -> Vec<u8> {
-    let mut script = vec![0, 4, 1, 2, 3, 4, 1, 0, 1, 5];
+    // Config byte, then a 16-byte channel binding (the shortest accepted).
+    let mut script = vec![0, 16];
+    script.extend(1..=16u8);
+    script.extend_from_slice(&[1, 0, 1, 5]);
     script.extend_from_slice(&[0; 32]);
     script.extend_from_slice(&[0, 0, 3, 1, 9, 5, 0, 1, 5, 0, 7, 6, 0, 1, 0]);
     script
@@ -315,7 +318,10 @@ fn agent_script() -> Vec<u8> {
 /// `role_device`: provisioning for extension 4711, connected, a well-formed response, stored,
 /// closed.
 fn device_script() -> Vec<u8> {
-    let mut script = vec![1, 0, 0, 1, 4, 1, 2, 3, 4, 3, 0, 1, 5];
+    // Configuration bytes, then connected with a 16-byte channel binding.
+    let mut script = vec![1, 0, 0, 1, 16];
+    script.extend(1..=16u8);
+    script.extend_from_slice(&[3, 0, 1, 5]);
     script.extend_from_slice(&[0x11; 32]);
     script.extend_from_slice(&[4, 1, 5]);
     script

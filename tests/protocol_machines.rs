@@ -92,7 +92,9 @@ fn agent_answer(config: &AgentConfig, request: &[u8], binding: &[u8], counter: u
 
 fn connected_device(config: ProvisioningConfig) -> (device::Provisioning, Vec<u8>) {
     let mut device = device::Provisioning::new(config);
-    device.handle_connected(NOW, &session(b"binding")).unwrap();
+    device
+        .handle_connected(NOW, &session(b"tls exporter of session one"))
+        .unwrap();
     let request = device.poll_transmit().unwrap();
     (device, request)
 }
@@ -103,7 +105,7 @@ fn untrusted_agent_fails_for_good_and_nothing_is_sent() {
     let other = [0x5a; 32];
     let impostor = AgentSession {
         agent_identity: &other,
-        channel_binding: b"b",
+        channel_binding: b"tls exporter of session one",
     };
     assert_eq!(
         device.handle_connected(NOW, &impostor),
@@ -115,7 +117,7 @@ fn untrusted_agent_fails_for_good_and_nothing_is_sent() {
         Some(device::Event::Failed(Error::UntrustedAgent))
     ));
     assert_eq!(
-        device.handle_connected(NOW, &session(b"b")),
+        device.handle_connected(NOW, &session(b"tls exporter of session one")),
         Err(Error::Failed)
     );
     assert_eq!(device.handle_message(NOW, &[1, 2]), Err(Error::Failed));
@@ -127,12 +129,14 @@ fn missing_address_changes_nothing() {
     config.require_address = true;
     let mut device = device::Provisioning::new(config);
     assert_eq!(
-        device.handle_connected(NOW, &session(b"b")),
+        device.handle_connected(NOW, &session(b"tls exporter of session one")),
         Err(Error::NoAddress)
     );
     assert!(device.poll_transmit().is_none());
     device.handle_address().unwrap();
-    device.handle_connected(NOW, &session(b"b")).unwrap();
+    device
+        .handle_connected(NOW, &session(b"tls exporter of session one"))
+        .unwrap();
     assert!(device.poll_transmit().is_some());
 }
 
@@ -140,7 +144,7 @@ fn missing_address_changes_nothing() {
 fn wrong_store_handle_changes_nothing() {
     let config = agent_config();
     let (mut device, request) = connected_device(device_config());
-    let response = agent_answer(&config, &request, b"binding", 1);
+    let response = agent_answer(&config, &request, b"tls exporter of session one", 1);
     device.handle_message(NOW, &response).unwrap();
     let Some(device::Event::StoreCredentials {
         handle,
@@ -174,7 +178,7 @@ fn lower_counter_is_a_rollback() {
     let mut device_cfg = device_config();
     device_cfg.last_counter = Some(5);
     let (mut device, request) = connected_device(device_cfg);
-    let response = agent_answer(&config, &request, b"binding", 5);
+    let response = agent_answer(&config, &request, b"tls exporter of session one", 5);
     assert_eq!(
         device.handle_message(NOW, &response),
         Err(Error::CounterRollback)
@@ -188,7 +192,7 @@ fn other_agent_identifier_is_a_mismatch() {
     let mut device_cfg = device_config();
     device_cfg.expected_agent = Some(AgentId::new("agent-2").unwrap());
     let (mut device, request) = connected_device(device_cfg);
-    let response = agent_answer(&config, &request, b"binding", 1);
+    let response = agent_answer(&config, &request, b"tls exporter of session one", 1);
     assert_eq!(
         device.handle_message(NOW, &response),
         Err(Error::MismatchedAnswer { field: "agent id" })
@@ -219,7 +223,10 @@ fn pin_proof_does_not_verify_in_another_session() {
         verifier: Some(agent::pin_verifier(&salt, &pin)),
         recent_failures: 0,
     };
-    for (binding, accepted) in [(&b"binding"[..], true), (&b"another session"[..], false)] {
+    for (binding, accepted) in [
+        (&b"tls exporter of session one"[..], true),
+        (&b"tls exporter of session two"[..], false),
+    ] {
         let mut agent = agent::Provisioning::new();
         agent.handle_connected(binding).unwrap();
         agent
@@ -273,7 +280,9 @@ fn attempt(
     });
     let (_device, request) = connected_device(device_cfg);
     let mut agent = agent::Provisioning::new();
-    agent.handle_connected(b"binding").unwrap();
+    agent
+        .handle_connected(b"tls exporter of session one")
+        .unwrap();
     agent
         .handle_message(config, &mut CountingRng(0), &request)
         .unwrap();
@@ -327,7 +336,9 @@ fn unknown_and_known_logins_get_identical_answers_through_the_lockout() {
 fn malformed_request_fails_the_agent_without_an_answer() {
     let config = agent_config();
     let mut agent = agent::Provisioning::new();
-    agent.handle_connected(b"b").unwrap();
+    agent
+        .handle_connected(b"tls exporter of session one")
+        .unwrap();
     let result = agent.handle_message(&config, &mut CountingRng(0), &[1, 1, 0]);
     assert_eq!(
         result,
@@ -397,7 +408,10 @@ fn garbage_changes_no_registration_and_a_late_proof_is_stale() {
     let config = agent_config();
     let (mut device, request) = connected_device(device_config());
     device
-        .handle_message(NOW, &agent_answer(&config, &request, b"binding", 1))
+        .handle_message(
+            NOW,
+            &agent_answer(&config, &request, b"tls exporter of session one", 1),
+        )
         .unwrap();
     let Some(device::Event::StoreCredentials { credentials, .. }) = device.poll_event() else {
         panic!("expected credentials");
@@ -494,4 +508,40 @@ fn key_cache_holds_a_million_devices_in_256_bytes_each() {
     });
     let per_device = shared.key_cache_memory() / devices;
     assert!(per_device <= 256, "{per_device} bytes per device");
+}
+
+#[test]
+fn channel_binding_outside_its_bounds_changes_nothing() {
+    let mut device = device::Provisioning::new(device_config());
+    let short = [7u8; keyprov::CHANNEL_BINDING_MIN_LEN - 1];
+    let long = vec![7u8; keyprov::CHANNEL_BINDING_MAX_LEN + 1];
+    for (binding, expected) in [
+        (
+            &short[..],
+            Error::TooShort {
+                field: "channel binding",
+                min: 16,
+                actual: 15,
+            },
+        ),
+        (
+            &long[..],
+            Error::TooLong {
+                field: "channel binding",
+                max: 1024,
+                actual: 1025,
+            },
+        ),
+    ] {
+        assert_eq!(
+            device.handle_connected(NOW, &session(binding)),
+            Err(expected)
+        );
+        assert!(device.poll_transmit().is_none() && device.poll_event().is_none());
+        let mut agent = agent::Provisioning::new();
+        assert_eq!(agent.handle_connected(binding), Err(expected));
+        agent.handle_connected(&[7u8; 16]).unwrap();
+    }
+    device.handle_connected(NOW, &session(&[7u8; 16])).unwrap();
+    assert!(device.poll_transmit().is_some());
 }

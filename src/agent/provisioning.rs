@@ -131,10 +131,13 @@ impl Provisioning {
         }
     }
 
-    /// The host reports the established TLS session and its channel binding.
+    /// The host reports the established TLS session and its channel binding
+    /// ([`crate::CHANNEL_BINDING_MIN_LEN`] to [`crate::CHANNEL_BINDING_MAX_LEN`] bytes; any other
+    /// length is refused and changes nothing).
     pub fn handle_connected(&mut self, channel_binding: &[u8]) -> Result<(), Error> {
         match self.state {
             State::AwaitingSession => {
+                crate::proofs::check_channel_binding(channel_binding)?;
                 let channel_binding = channel_binding.to_vec();
                 self.state = State::AwaitingRequest { channel_binding };
                 Ok(())

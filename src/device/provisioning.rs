@@ -148,11 +148,14 @@ impl Provisioning {
 
     /// The host reports the established TLS session. The agent's identity must match the
     /// trust anchor, or the machine fails with [`Error::UntrustedAgent`] having sent nothing.
+    /// A channel binding outside [`crate::CHANNEL_BINDING_MIN_LEN`] to
+    /// [`crate::CHANNEL_BINDING_MAX_LEN`] bytes is refused and changes nothing.
     pub fn handle_connected(&mut self, now: u64, session: &AgentSession<'_>) -> Result<(), Error> {
         let has_address = match self.state {
             State::Idle { has_address } => has_address,
             ref other => return Err(misuse("handle_connected", other)),
         };
+        crate::proofs::check_channel_binding(session.channel_binding)?;
         if self.config.require_address && !has_address {
             return Err(Error::NoAddress);
         }

@@ -238,24 +238,7 @@ pub(crate) unsafe fn channel_binding_in<'a>(
     let field = "channel_binding";
     // SAFETY: forwarded from the caller's guarantee.
     let binding = unsafe { boundary::bytes_in(pointer, len, field) }?;
-    if binding.len() < KEYPROV_CHANNEL_BINDING_MIN_LEN {
-        let min = KEYPROV_CHANNEL_BINDING_MIN_LEN;
-        return Err(Error::TooShort {
-            field,
-            min,
-            actual: binding.len(),
-        }
-        .into());
-    }
-    if binding.len() > KEYPROV_CHANNEL_BINDING_MAX_LEN {
-        let max = KEYPROV_CHANNEL_BINDING_MAX_LEN;
-        return Err(Error::TooLong {
-            field,
-            max,
-            actual: binding.len(),
-        }
-        .into());
-    }
+    // The machines refuse a length outside the bounds themselves, before any change.
     Ok(binding)
 }
 
@@ -280,6 +263,18 @@ pub(crate) unsafe fn array32_in(
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn channel_binding_bounds_are_the_core_ones() {
+        assert_eq!(
+            super::KEYPROV_CHANNEL_BINDING_MIN_LEN,
+            crate::CHANNEL_BINDING_MIN_LEN
+        );
+        assert_eq!(
+            super::KEYPROV_CHANNEL_BINDING_MAX_LEN,
+            crate::CHANNEL_BINDING_MAX_LEN
+        );
+    }
+
     use super::*;
 
     #[test]
