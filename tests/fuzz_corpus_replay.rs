@@ -341,7 +341,21 @@ fn role_seeds() -> Vec<(&'static str, String, Vec<u8>)> {
         .collect();
     out.push(("role_agent", "issue-and-serve".into(), agent_script()));
     out.push(("role_device", "provisioned".into(), device_script()));
+    out.push((
+        "digest_exchange",
+        "two-accepted-replay-forged".into(),
+        DIGEST_EXCHANGE.to_vec(),
+    ));
     out
+}
+
+/// `digest_exchange`: challenges (not stale), two honest answers, a replay of the first, the
+/// forger's answer, a flipped copy of the last honest one.
+const DIGEST_EXCHANGE: &[u8] = &[0, 0, 1, 1, 5, 0, 3, 2, 40, 7];
+
+#[test]
+fn digest_exchange_seed_reaches_the_oracle() {
+    assert_eq!(checks::digest_exchange_outcome(DIGEST_EXCHANGE), 2);
 }
 
 #[test]

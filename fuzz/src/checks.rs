@@ -21,7 +21,11 @@ use keyprov::device::{
 };
 use keyprov::device::{Event as DeviceEvent, Registration, RegistrationConfig, RegistrationMode};
 use keyprov::digest::header::header_text;
-use keyprov::digest::{AuthenticationInfo, Challenge, Credentials};
+use keyprov::digest::{
+    AuthenticationInfo, Challenge, Client as DigestClient, ClientCredential, ClientPolicy,
+    CredentialLookup, Credentials, Outcome as DigestOutcome, Registrar as DigestRegistrar,
+    RegistrarPolicy, Request as DigestRequest, StoredCredential,
+};
 use keyprov::keyid::{AgentId, DeviceId, DeviceIdType, KeyId, UnstructuredValue, ValueSource};
 use keyprov::keys::{MasterKeySchedule, MasterKeyring, SessionKeys};
 use keyprov::registrar::{
@@ -63,6 +67,7 @@ pub const TARGETS: &[(&str, Check)] = &[
     ("role_registrar", role_registrar),
     ("role_agent", role_agent),
     ("role_device", role_device),
+    ("digest_exchange", digest_exchange),
 ];
 
 /// The body of the target called `name`.
@@ -1326,4 +1331,101 @@ fn came_from(fed: &[Vec<u8>], credentials: &DeviceCredentials) -> bool {
         }
         _ => false,
     })
+}
+
+// ---- SIP Digest, phone and registrar sides ----
+
+/// A Digest exchange under attack: the registrar side issues challenges, an honest phone
+/// holding the right per-service key and a forger holding another answer them, and the
+/// attacker delivers those answers, copies with a byte flipped, its own header values and
+/// replays, while the clock moves. The registrar accepts only credentials that are, field for
+/// field, the honest phone's, and never the same nonce count on the same nonce twice.
+pub fn digest_exchange(data: &[u8]) {
+    digest_exchange_outcome(data);
+}
+
+/// Runs [`digest_exchange`] and reports how many credentials the registrar side accepted.
+pub fn digest_exchange_outcome(data: &[u8]) -> usize {
+    let mut script = Script::new(data);
+    let fleet = Fleet::new();
+    let secret = keyprov::secret::DigestNonceSecret::from_bytes(&[0x4e; 32]).expect("32 bytes");
+    let policy = RegistrarPolicy::new(std::str::from_utf8(SERVICE).expect("ascii"));
+    let mut server = DigestRegistrar::new(policy, secret).expect("valid policy");
+    let username = fleet.key_id.to_string();
+    let forged_service_key = ServiceKey::from_bytes(&[0x77; 32]).expect("32 bytes");
+    let mut phone = DigestClient::new(
+        &username,
+        ClientCredential::from_service_key(&fleet.service_key),
+        ClientPolicy::default(),
+    );
+    let mut forger = DigestClient::new(
+        &username,
+        ClientCredential::from_service_key(&forged_service_key),
+        ClientPolicy::default(),
+    );
+    let mut rng = CountingRng(0);
+    let mut now = 1_800_000_000;
+    let mut honest: Vec<String> = Vec::new();
+    let mut accepted: Vec<(String, Option<u32>)> = Vec::new();
+    let request = DigestRequest {
+        method: "REGISTER",
+        uri: "sip:sip.example.com",
+        body: b"",
+    };
+    for _ in 0..MAX_STEPS {
+        if script.is_exhausted() {
+            break;
+        }
+        let value = match script.choose(7) {
+            0 => {
+                let challenges = server.challenges(now, script.byte() & 1 == 1, &mut rng);
+                let challenges = challenges.expect("challenges are issued");
+                let _ = phone.handle_challenges(challenges.iter().map(String::as_str));
+                let _ = forger.handle_challenges(challenges.iter().map(String::as_str));
+                None
+            }
+            1 => phone
+                .authorize(&request, &mut rng)
+                .ok()
+                .inspect(|v| honest.push(v.clone())),
+            2 => honest.last().cloned().map(|mut value| {
+                let mut bytes = std::mem::take(&mut value).into_bytes();
+                let at = script
+                    .choose(bytes.len().max(1))
+                    .min(bytes.len().saturating_sub(1));
+                if let Some(byte) = bytes.get_mut(at) {
+                    *byte ^= script.byte() & 0x1f | 1;
+                }
+                String::from_utf8_lossy(&bytes).into_owned()
+            }),
+            3 => forger.authorize(&request, &mut rng).ok(),
+            4 => Some(String::from_utf8_lossy(script.bytes()).into_owned()),
+            5 if !honest.is_empty() => Some(honest[script.choose(honest.len())].clone()),
+            _ => {
+                now += u64::from(script.byte()) * 4;
+                None
+            }
+        };
+        let Some(value) = value else { continue };
+        let outcome = server.verify_header(&value, &request, now, |_| {
+            CredentialLookup::Found(StoredCredential::from_service_key(&fleet.service_key))
+        });
+        if let DigestOutcome::Accepted(_) = outcome {
+            let credentials = Credentials::parse(&value).expect("accepted credentials parse");
+            let from_phone = honest
+                .iter()
+                .any(|h| Credentials::parse(h).as_ref() == Ok(&credentials));
+            assert!(
+                from_phone,
+                "accepted credentials the phone never sent: {value:?}"
+            );
+            let count = (credentials.nonce.clone(), credentials.nc);
+            assert!(
+                !accepted.contains(&count),
+                "a nonce count accepted twice: {value:?}"
+            );
+            accepted.push(count);
+        }
+    }
+    accepted.len()
 }

@@ -1,0 +1,2 @@
+#![no_main]
+keyprov_fuzz::fuzz_check!(digest_exchange);
