@@ -77,7 +77,12 @@ const MAX_FIELDS: usize = 4;
 /// The pieces are handed to [`HmacKey::mac_parts`] together, so a message that fits one block
 /// (most labels with a short field) is hashed from one stack block with no streaming buffers.
 fn derive(key: &[u8], label: &[u8], fields: &[&[u8]]) -> [u8; TAG_LEN] {
-    let key = HmacKey::new(key);
+    derive_keyed(&HmacKey::new(key), label, fields)
+}
+
+/// [`derive`] with the HMAC key already set up, for callers that derive several values from
+/// one key.
+fn derive_keyed(key: &HmacKey, label: &[u8], fields: &[&[u8]]) -> [u8; TAG_LEN] {
     if fields.len() > MAX_FIELDS {
         let mut stream = key.start();
         for part in core::iter::once(&label).chain(fields) {

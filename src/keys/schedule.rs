@@ -4,7 +4,7 @@
 use zeroize::{Zeroize, ZeroizeOnDrop, Zeroizing};
 
 use super::hmac::{HmacKey, TAG_LEN, verify_tag};
-use super::{DEVICE_KEY_DOMAIN, check_len, derive, labels};
+use super::{DEVICE_KEY_DOMAIN, check_len, derive, derive_keyed, labels};
 use crate::Error;
 use crate::keyid::{self, KeyId};
 use crate::secret::{
@@ -152,9 +152,10 @@ impl ServiceKey {
     /// both sides' nonces.
     pub fn session_keys(&self, context: &SessionContext<'_>) -> Result<SessionKeys, Error> {
         let fields = context.checked_fields()?;
-        let key = self.expose_secret();
-        let device_to_registrar = derive(key, labels::SESSION_DEVICE_TO_REGISTRAR, &fields);
-        let registrar_to_device = derive(key, labels::SESSION_REGISTRAR_TO_DEVICE, &fields);
+        // One keyed state serves both directions: set up once, it saves two compressions.
+        let key = HmacKey::new(self.expose_secret());
+        let device_to_registrar = derive_keyed(&key, labels::SESSION_DEVICE_TO_REGISTRAR, &fields);
+        let registrar_to_device = derive_keyed(&key, labels::SESSION_REGISTRAR_TO_DEVICE, &fields);
         Ok(SessionKeys {
             device_to_registrar: SessionKey::from_array(device_to_registrar),
             registrar_to_device: SessionKey::from_array(registrar_to_device),
